@@ -1,0 +1,5 @@
+"""``python -m podmortem``."""
+
+from podmortem.cli.main import main
+
+main()
