@@ -24,10 +24,12 @@ import copy
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import json
 import re
 import shutil
 import sys
+import textwrap
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -253,7 +255,7 @@ def _printable(c: str) -> bool:
         or o == 0x85
         or (0xA0 <= o <= 0xD7FF)
         or (0xE000 <= o <= 0xFFFD and o != 0xFEFF)
-        or 0x10000 <= o
+        or o >= 0x10000
     )
 
 
@@ -261,10 +263,7 @@ def _analyze(s: str) -> tuple[bool, bool, bool]:
     """libyaml yaml_emitter_analyze_scalar reduced to (block_plain_allowed, single_allowed, block_allowed)."""
     if s == "":
         return False, True, False
-    if s.startswith("---") or s.startswith("..."):
-        block_ind = True
-    else:
-        block_ind = False
+    block_ind = s.startswith(("---", "..."))
     special = False
     line_breaks = False
     leading_space = s[0] == " "
@@ -363,14 +362,7 @@ def _write_single(out: _Line, s: str, indent: int, allow_breaks: bool) -> None:
     for i, c in enumerate(s):
         if c == " ":
             nxt = s[i + 1] if i + 1 < len(s) else ""
-            if (
-                allow_breaks
-                and not spaces
-                and out.column > BEST_WIDTH
-                and i != 0
-                and i != len(s) - 1
-                and nxt != " "
-            ):
+            if allow_breaks and not spaces and out.column > BEST_WIDTH and i != 0 and i != len(s) - 1 and nxt != " ":
                 out.indent(indent)
             else:
                 out.put(c)
@@ -527,10 +519,7 @@ def _yaml_value(out: _Line, v: Any, indent: int) -> None:
 
 def _yaml_item(out: _Line, v: Any, indent: int) -> None:
     """After '-' of a sequence item at ``indent``."""
-    if isinstance(v, dict) and v:
-        out.put(" ")
-        _yaml_node(out, v, indent + 2, in_seq=True)
-    elif isinstance(v, list) and v:
+    if isinstance(v, (dict, list)) and v:
         out.put(" ")
         _yaml_node(out, v, indent + 2, in_seq=True)
     elif isinstance(v, dict):
@@ -641,15 +630,11 @@ def ev_cm(name: str, cm: str, key: str, optional: bool | None = None) -> Obj:
 def ev_resource(name: str, container: str, resource: str, divisor: str = "0") -> Obj:
     return {
         "name": name,
-        "valueFrom": {
-            "resourceFieldRef": {"containerName": container, "resource": resource, "divisor": divisor}
-        },
+        "valueFrom": {"resourceFieldRef": {"containerName": container, "resource": resource, "divisor": divisor}},
     }
 
 
-def vm(
-    name: str, path: str, *, ro: bool = False, sub_path: str | None = None, propagation: str | None = None
-) -> Obj:
+def vm(name: str, path: str, *, ro: bool = False, sub_path: str | None = None, propagation: str | None = None) -> Obj:
     d: Obj = {"name": name}
     if ro:
         d["readOnly"] = True
@@ -1002,11 +987,7 @@ class Cluster:
         return o
 
     def of(self, kind: str, ns: str | None = None) -> list[Obj]:
-        out = [
-            o
-            for o in self.objects
-            if o["kind"] == kind and (ns is None or o["metadata"].get("namespace") == ns)
-        ]
+        out = [o for o in self.objects if o["kind"] == kind and (ns is None or o["metadata"].get("namespace") == ns)]
         return sorted(out, key=lambda o: o["metadata"]["name"])
 
     def namespaces(self) -> list[str]:
@@ -1241,9 +1222,7 @@ def aks_node(
             "operatingSystem": "linux",
             "architecture": "amd64",
         },
-        "images": [
-            {"names": [image_id(img), image_ref(img)], "sizeBytes": size} for img, size in (images or [])
-        ],
+        "images": [{"names": [image_id(img), image_ref(img)], "sizeBytes": size} for img, size in (images or [])],
     }
     node = {
         "metadata": meta(
@@ -1391,14 +1370,18 @@ def replicaset(
     ready: int,
     available: int,
     max_surge: int = 1,
+    desired: int | None = None,
 ) -> Obj:
-    """A ReplicaSet owned by ``dep`` whose template is ``tmpl`` plus the pod-template-hash label."""
+    """A ReplicaSet owned by ``dep`` whose template is ``tmpl`` plus the pod-template-hash label.
+
+    ``desired`` is the Deployment's replica count when the controller last touched this ReplicaSet.
+    """
     dmeta = dep["metadata"]
     name = f"{dmeta['name']}-{hash_}"
     t = copy.deepcopy(tmpl)
     t["metadata"]["labels"] = gomap({**t["metadata"]["labels"], "pod-template-hash": hash_})
     sel = gomap({**dep["spec"]["selector"]["matchLabels"], "pod-template-hash": hash_})
-    desired = dep["spec"]["replicas"]
+    desired = dep["spec"]["replicas"] if desired is None else desired
     ann = {
         "deployment.kubernetes.io/desired-replicas": str(desired),
         "deployment.kubernetes.io/max-replicas": str(desired + max_surge),
@@ -1611,7 +1594,10 @@ def admit_pod(
         }
     tol = list(spec.get("tolerations") or [])
     if daemonset_node_affinity:
-        for dtol in DS_TOLERATIONS:
+        ds_tols = list(DS_TOLERATIONS)
+        if spec.get("hostNetwork"):
+            ds_tols.append(toleration("node.kubernetes.io/network-unavailable", "Exists", "NoSchedule"))
+        for dtol in ds_tols:
             if not any(x.get("key") == dtol["key"] for x in tol):
                 tol.append(dtol)
     else:
@@ -1776,9 +1762,7 @@ def set_pod_status(
     conds: list[Obj] = []
     if cl.minor >= 29:
         conds.append(
-            pod_cond(
-                "PodReadyToStartContainers", "True" if sandbox_ready else "False", sandbox_ready or scheduled
-            )
+            pod_cond("PodReadyToStartContainers", "True" if sandbox_ready else "False", sandbox_ready or scheduled)
         )
     if initialized:
         conds.append(pod_cond("Initialized", "True", initialized))
@@ -1839,9 +1823,7 @@ EVENT_ORDER = [
 
 
 def _event_name(obj_name: str, first: dt.datetime, *parts: object) -> str:
-    ns_ = int(first.timestamp()) * 1_000_000_000 + (
-        hint("evns", obj_name, first.isoformat(), *parts) % 1_000_000_000
-    )
+    ns_ = int(first.timestamp()) * 1_000_000_000 + (hint("evns", obj_name, first.isoformat(), *parts) % 1_000_000_000)
     return f"{obj_name}.{ns_:x}"
 
 
@@ -1966,7 +1948,7 @@ def crash_loop(
 def backoff_count(runs: list[Run], now: dt.datetime) -> int:
     """How many times the kubelet reported BackOff while the container waited (about every 13s)."""
     waited = 0.0
-    for a, b in zip(runs, runs[1:], strict=False):
+    for a, b in itertools.pairwise(runs):
         waited += (b.start - a.finish).total_seconds()
     if runs and runs[-1].finish < now:
         waited += (now - runs[-1].finish).total_seconds()
@@ -2114,8 +2096,47 @@ DUMP_FILES = [
 ]
 
 
+def reflow(markdown: str, width: int = 110) -> str:
+    """Re-wrap prose paragraphs and bullets (after names were filled in); headings, tables, code stay as they are."""
+    out: list[str] = []
+    item: list[str] = []
+    bullet = False
+
+    def flush() -> None:
+        nonlocal item
+        if item:
+            text = " ".join(x.strip() for x in item)
+            out.extend(
+                textwrap.wrap(
+                    text,
+                    width,
+                    subsequent_indent="  " if bullet else "",
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+            item = []
+
+    for line in markdown.split("\n"):
+        if not line.strip() or line.startswith(("    ", "|", "#")):
+            flush()
+            out.append(line)
+        elif line.startswith("* "):
+            flush()
+            bullet = True
+            item = [line]
+        else:
+            if not item:
+                bullet = False
+            item.append(line)
+    flush()
+    return "\n".join(out)
+
+
 def write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.name == "README.md":
+        text = reflow(text)
     path.write_text(text, encoding="utf-8")
 
 
@@ -2372,9 +2393,7 @@ def install_oneagent_log(
             ),
             zap(t + sec(0.014), "injection-startup", "adding k8s cluster id"),
             zap(t + sec(0.014), "injection-startup", "adding k8s node name"),
-            zap(
-                t + sec(0.015), "injection-startup", "created file", filePath=f"/mnt/share/container_{c}.conf"
-            ),
+            zap(t + sec(0.015), "injection-startup", "created file", filePath=f"/mnt/share/container_{c}.conf"),
         ]
     lines.append(zap(t + sec(0.016), "injection-startup", "standalone agent init completed"))
     del pod_name, node
@@ -2501,9 +2520,7 @@ DT_SECCTX = secctx(
 )
 
 
-def agent_template(
-    pool_env: str, token_env: Obj, annotations: dict[str, str] | None, app: str, image: str
-) -> Obj:
+def agent_template(pool_env: str, token_env: Obj, annotations: dict[str, str] | None, app: str, image: str) -> Obj:
     c = container(
         "azp-agent",
         image,
@@ -2958,9 +2975,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
             "handler.go:232",
             "Adding GroupVersion metrics.k8s.io v1beta1 to ResourceManager",
         )
-        + klog(
-            T("2024-07-29T04:14:21.989112Z"), "I", "secure_serving.go:267", "Serving securely on [::]:4443"
-        ),
+        + klog(T("2024-07-29T04:14:21.989112Z"), "I", "secure_serving.go:267", "Serving securely on [::]:4443"),
     )
     service(
         cl,
@@ -2985,9 +3000,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
         for tt in times:
             pname = "azure-devops-agent-6d9f7c8b45-"
             out += zap(tt, "oneagent-pod-mutation", "injecting OneAgent into pod", podName=pname)
-            out += zap(
-                tt + sec(0.01), "oneagent-pod-mutation", "adding OneAgent to container", name="azp-agent"
-            )
+            out += zap(tt + sec(0.01), "oneagent-pod-mutation", "adding OneAgent to container", name="azp-agent")
             out += zap(
                 tt + sec(0.02),
                 "metadata-enrichment-pod-mutation",
@@ -3065,9 +3078,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
                         ev_cm("DT_DEPLOYMENT_METADATA", "dynakube-deployment-metadata", "oneagent", False),
                         ev_cm("DT_OPERATOR_VERSION", "dynakube-deployment-metadata", "operator", False),
                         ev_cm("DT_TENANT", "dynakube-oneagent-connection-info", "tenant-uuid", False),
-                        ev_cm(
-                            "DT_SERVER", "dynakube-oneagent-connection-info", "communication-endpoints", False
-                        ),
+                        ev_cm("DT_SERVER", "dynakube-oneagent-connection-info", "communication-endpoints", False),
                         ev("ONEAGENT_READ_ONLY_MODE", "true"),
                     ],
                     resources=res("100m", "512Mi", "300m", "1536Mi"),
@@ -3189,7 +3200,8 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
             "dynatrace",
             op_,
             "dynatrace-oneagent",
-            f"{t0.strftime('%H:%M:%S')} Bootstrap log written to: /mnt/host_root/var/log/dynatrace/oneagent/installer/bootstrap.log\n"
+            f"{t0.strftime('%H:%M:%S')} Bootstrap log written to: "
+            "/mnt/host_root/var/log/dynatrace/oneagent/installer/bootstrap.log\n"
             f"{t0.strftime('%H:%M:%S')} Started agent deployment as a container, PID 1234.\n"
             f"{(t0 + sec(1)).strftime('%H:%M:%S')} System version: Linux {nd} 5.15.0-1068-azure #77-Ubuntu SMP x86_64\n"
             f"{(t0 + sec(12)).strftime('%H:%M:%S')} Deployment finished successfully.\n",
@@ -3233,9 +3245,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
             ready=1,
             available=1,
             conditions=[
-                progressing_done(
-                    "azure-devops-agent-6d9f7c8b45", T("2024-08-13T06:58:32Z"), dep_created + sec(1)
-                ),
+                progressing_done("azure-devops-agent-6d9f7c8b45", T("2024-08-13T06:58:32Z"), dep_created + sec(1)),
                 available_cond(False, t_ready_b, T("2024-08-13T07:51:12Z")),
             ],
         ),
@@ -3257,6 +3267,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
         agent,
         tmpl_v6,
         hash_="7b5c6d8f9a",
+        desired=1,
         revision=6,
         replicas=0,
         created=T("2024-07-16T13:20:05Z"),
@@ -3269,6 +3280,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
         agent,
         tmpl_v5,
         hash_="58d4f7c9b6",
+        desired=1,
         revision=5,
         replicas=0,
         created=T("2024-06-25T09:41:27Z"),
@@ -3524,9 +3536,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
 
     runs_a = crash_loop(T("2024-08-13T06:58:31Z"), 2664, until=now, seed="seed-a", run_s=(14, 22))
     runs_b = [r for r in runs_b_all if r.start <= now]
-    runs_d = crash_loop(
-        t_b_created + sec(7), 16, until=T("2024-08-13T08:41:26Z"), seed="seed-d", run_s=(14, 22)
-    )
+    runs_d = crash_loop(t_b_created + sec(7), 16, until=T("2024-08-13T08:41:26Z"), seed="seed-d", run_s=(14, 22))
     runs_c = crash_loop(t_c_created + sec(6), 15, until=now, seed="seed-c", run_s=(14, 22))
     sfx = {k: rand_str(5, "agent-pod", k) for k in "abcd"}
     pod_a = agent_pod(sfx["a"], t_a_created, n_a0, runs_a, pulled=17.412)
@@ -3547,9 +3557,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
     pat = fake_pat("canary-pat")
     canary_token = ev("AZP_TOKEN", pat)
     canary_ann = {"dynatrace.com/inject": "false"}
-    tmpl_canary = agent_template(
-        "aks-linux-canary", canary_token, canary_ann, "azure-devops-agent-canary", AZP_IMAGE
-    )
+    tmpl_canary = agent_template("aks-linux-canary", canary_token, canary_ann, "azure-devops-agent-canary", AZP_IMAGE)
     manifest_c = agent_manifest(
         "azure-devops-agent-canary",
         1,
@@ -3646,7 +3654,6 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
         "apiVersion": "dynatrace.com/v1beta2",
         "kind": "DynaKube",
         "metadata": {
-            "annotations": {"feature.dynatrace.com/automatic-kubernetes-api-monitoring": "true"},
             "creationTimestamp": "2024-03-14T10:04:09Z",
             "generation": 7,
             "name": "dynakube",
@@ -3718,12 +3725,12 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
                 "connectionInfoStatus": {
                     "communicationHosts": [
                         {
-                            "host": f"sg-eu-west-1-18-202-14-77-prod19-ireland.live.dynatrace.com",
+                            "host": "sg-eu-west-1-18-202-14-77-prod19-ireland.live.dynatrace.com",
                             "port": 443,
                             "protocol": "https",
                         }
                     ],
-                    "endpoints": f"https://sg-eu-west-1-18-202-14-77-prod19-ireland.live.dynatrace.com/communication",
+                    "endpoints": "https://sg-eu-west-1-18-202-14-77-prod19-ireland.live.dynatrace.com/communication",
                     "lastRequest": ts(now - sec(611)),
                     "tenantUUID": DT_TENANT,
                 },
@@ -3787,9 +3794,7 @@ def build_seed() -> tuple[Cluster, dict[str, Any]]:
                 "matchPolicy": "Equivalent",
                 "name": "webhook.pod.dynatrace.com",
                 "namespaceSelector": {
-                    "matchExpressions": [
-                        {"key": "dynakube.internal.dynatrace.com/instance", "operator": "Exists"}
-                    ]
+                    "matchExpressions": [{"key": "dynakube.internal.dynatrace.com/instance", "operator": "Exists"}]
                 },
                 "objectSelector": {},
                 "reinvocationPolicy": "IfNeeded",
@@ -4175,9 +4180,7 @@ def dynatrace_stack(
                     namespace="dynatrace",
                     name="dynakube",
                 ),
-                zap(
-                    now - sec(12), "dynakube", "reconciling DynaKube", namespace="dynatrace", name="dynakube"
-                ),
+                zap(now - sec(12), "dynakube", "reconciling DynaKube", namespace="dynatrace", name="dynakube"),
             ]
         ),
     )
@@ -4413,9 +4416,7 @@ def dynatrace_stack(
             ],
             volumes=[
                 vol_host("registration-dir", "/var/lib/kubelet/plugins_registry/", "Directory"),
-                vol_host(
-                    "plugin-dir", "/var/lib/kubelet/plugins/csi.oneagent.dynatrace.com/", "DirectoryOrCreate"
-                ),
+                vol_host("plugin-dir", "/var/lib/kubelet/plugins/csi.oneagent.dynatrace.com/", "DirectoryOrCreate"),
                 vol_host(
                     "data-dir",
                     "/var/lib/kubelet/plugins/csi.oneagent.dynatrace.com/data",
@@ -4468,9 +4469,7 @@ def dynatrace_stack(
             ds=True,
         )
         p["spec"]["priority"] = 1000000
-        set_log(
-            cl, "dynatrace", cp, "csi-init", zap(t0 + sec(4.1), "csi-init", "checking csi metadata database")
-        )
+        set_log(cl, "dynatrace", cp, "csi-init", zap(t0 + sec(4.1), "csi-init", "checking csi metadata database"))
         set_log(
             cl,
             "dynatrace",
@@ -4580,11 +4579,7 @@ def dynatrace_mwc(cl: Cluster, *, version: str, created: str) -> Obj:
                 ["CREATE"],
                 "pods",
                 "Namespaced",
-                {
-                    "matchExpressions": [
-                        {"key": "dynakube.internal.dynatrace.com/instance", "operator": "Exists"}
-                    ]
-                },
+                {"matchExpressions": [{"key": "dynakube.internal.dynatrace.com/instance", "operator": "Exists"}]},
             ),
             wh("webhook.ns.dynatrace.com", "/label-ns", ["CREATE", "UPDATE"], "namespaces", "Cluster", {}),
         ],
@@ -4611,9 +4606,7 @@ def small_aks_cluster(
     for pool, vmss, count, mode in pools:
         for i in range(count):
             taints = (
-                [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}]
-                if mode == "system"
-                else None
+                [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NoSchedule"}] if mode == "system" else None
             )
             node = aks_node(
                 cl,
@@ -4910,7 +4903,8 @@ def node_ip_of(cl: Cluster, node: str) -> str:
 def pod_ip_any(cl: Cluster, node: str, *parts: object) -> str:
     if node in cl.nodes and cl.nodes[node]["cidr"]:
         return pod_ip(cl, node, *parts)
-    return f"10.20.{8 + hint(cl.name, node, 'subnet') % 3 * 16 + 1 + hint(cl.name, *parts) % 14}.{10 + hint(cl.name, 'pod', *parts) % 240}"
+    third = 8 + hint(cl.name, node, "subnet") % 3 * 16 + 1 + hint(cl.name, *parts) % 14
+    return f"10.20.{third}.{10 + hint(cl.name, 'pod', *parts) % 240}"
 
 
 def register_plain_nodes(cl: Cluster, nodes: list[str]) -> None:
@@ -4938,7 +4932,7 @@ def datadog_config_webhook() -> Mutator:
         for env in (ev_field("DD_AGENT_HOST", "status.hostIP"), ev_field("DD_ENTITY_ID", "metadata.uid")):
             for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
                 if not any(e["name"] == env["name"] for e in c.get("env", [])):
-                    c["env"] = [copy.deepcopy(env)] + c.get("env", [])
+                    c["env"] = [copy.deepcopy(env), *c.get("env", [])]
 
     return mutate
 
@@ -4958,7 +4952,7 @@ def datadog_lib_webhook(lang: str, version: str, *, install_time: str, install_i
     def inject_env(pod: Obj, env: Obj) -> None:
         for c in pod["spec"].get("initContainers", []) + pod["spec"]["containers"]:
             if not any(e["name"] == env["name"] for e in c.get("env", [])):
-                c["env"] = [copy.deepcopy(env)] + c.get("env", [])
+                c["env"] = [copy.deepcopy(env), *c.get("env", [])]
 
     def mutate(pod: Obj) -> None:
         if pod["metadata"]["labels"].get("admission.datadoghq.com/enabled") != "true":
@@ -4988,7 +4982,7 @@ def datadog_lib_webhook(lang: str, version: str, *, install_time: str, install_i
             },
             volumeMounts=[vm("datadog-auto-instrumentation", "/datadog-lib")],
         )
-        pod["spec"]["initContainers"] = [init] + pod["spec"].get("initContainers", [])
+        pod["spec"]["initContainers"] = [init, *pod["spec"].get("initContainers", [])]
         pod["spec"].setdefault("volumes", []).append(vol_empty("datadog-auto-instrumentation"))
 
     return mutate
@@ -5576,7 +5570,7 @@ def build_otel(out: Path) -> None:
     for i in range(2):
         pn = f"orders-api-{rs_hash}-{rand_str(5, 'otel', i)}"
         runs = crash_loop(t_app + sec(14 + i), 1, until=now, seed=f"otel-{i}", run_s=(1, 2))
-        p = crashing_pod(
+        crashing_pod(
             cl,
             name=pn,
             ns=ns_,
@@ -5775,8 +5769,10 @@ def instana_webhook(version: str) -> Mutator:
 
 
 MUSL_RELOCATION_FAILURE = (
-    "Error relocating /opt/instana/instrumentation/libinstana_init/libinstana_init.so: __snprintf_chk: symbol not found\n"
-    "Error relocating /opt/instana/instrumentation/libinstana_init/libinstana_init.so: __vfprintf_chk: symbol not found\n"
+    "Error relocating /opt/instana/instrumentation/libinstana_init/libinstana_init.so: "
+    "__snprintf_chk: symbol not found\n"
+    "Error relocating /opt/instana/instrumentation/libinstana_init/libinstana_init.so: "
+    "__vfprintf_chk: symbol not found\n"
 )
 
 
@@ -5980,8 +5976,7 @@ def oom_log(start: dt.datetime) -> str:
         "INFO",
         "main",
         "c.c.pricing.PricingEngineApplication",
-        "Starting PricingEngineApplication v5.2.0 using Java 21.0.4 with PID 1 (/app/app.jar started by "
-        "app in /app)",
+        "Starting PricingEngineApplication v5.2.0 using Java 21.0.4 with PID 1 (/app/app.jar started by app in /app)",
     )
     out += spring_line(
         t + sec(2.2),
@@ -6308,9 +6303,7 @@ def build_image_pull(out: Path) -> None:
     )
     muts = [
         datadog_config_webhook(),
-        datadog_lib_webhook(
-            "js", "v5.12.0", install_time="1727340521", install_id=uid("dd-install-checkout")
-        ),
+        datadog_lib_webhook("js", "v5.12.0", install_time="1727340521", install_id=uid("dd-install-checkout")),
     ]
     for i in range(3):
         plain_running_pod(
@@ -6379,10 +6372,7 @@ def build_image_pull(out: Path) -> None:
             break
         pulls.append(nxt)
     fp = "spec.containers{cart-service}"
-    err = (
-        f'failed to pull and unpack image "{new_img}": failed to resolve reference "{new_img}": '
-        f"{new_img}: not found"
-    )
+    err = f'failed to pull and unpack image "{new_img}": failed to resolve reference "{new_img}": {new_img}: not found'
     event(
         cl,
         pod,
@@ -6421,10 +6411,7 @@ def build_image_pull(out: Path) -> None:
         host=node,
         field_path=fp,
     )
-    waited = (
-        sum((b - a).total_seconds() for a, b in zip(pulls, pulls[1:], strict=False))
-        + (now - pulls[-1]).total_seconds()
-    )
+    waited = sum((b - a).total_seconds() for a, b in itertools.pairwise(pulls)) + (now - pulls[-1]).total_seconds()
     n_bo = int(waited // 12)
     event(
         cl,
@@ -6607,9 +6594,7 @@ def istio_webhook(*, app: str, ns: str, deployment_name: str, pod_ports: list[in
             ),
         )
         spec.setdefault("initContainers", []).append(init)
-        ports_json = (
-            "[\n" + ",\n".join('    {"containerPort":%d,"protocol":"TCP"}' % p for p in pod_ports) + "\n]"
-        )
+        ports_json = "[\n" + ",\n".join(f'    {{"containerPort":{p},"protocol":"TCP"}}' for p in pod_ports) + "\n]"
         proxy = container(
             "istio-proxy",
             ISTIO_PROXY,
@@ -6811,9 +6796,7 @@ def build_istio(out: Path) -> None:
         owner=rs,
         created=t0,
         node=node,
-        mutators=[
-            istio_webhook(app="payments-api", ns=ns_, deployment_name="payments-api", pod_ports=[8080])
-        ],
+        mutators=[istio_webhook(app="payments-api", ns=ns_, deployment_name="payments-api", pod_ports=[8080])],
     )
     s0, f0 = t0 + sec(3), t0 + sec(4)
     init_cid = containerd_id(cl.name, pn, "istio-init")
@@ -6875,8 +6858,7 @@ def build_istio(out: Path) -> None:
         cl,
         pod,
         reason="Pulled",
-        message=f'Successfully pulled image "{img}" in 3.902s (3.902s including waiting). '
-        "Image size: 71830544 bytes.",
+        message=f'Successfully pulled image "{img}" in 3.902s (3.902s including waiting). Image size: 71830544 bytes.',
         first=tries[0],
         component="kubelet",
         host=node,
@@ -6948,6 +6930,7 @@ def build_istio(out: Path) -> None:
                 restarts=0,
                 cid=None,
                 started=False,
+                image_present=False,
             ),
         ],
     )
@@ -7030,11 +7013,7 @@ def build_istio(out: Path) -> None:
             iwh(
                 "namespace.sidecar-injector.istio.io",
                 {"matchExpressions": [{"key": "istio-injection", "operator": "In", "values": ["enabled"]}]},
-                {
-                    "matchExpressions": [
-                        {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
-                    ]
-                },
+                {"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]},
             ),
             iwh(
                 "object.sidecar-injector.istio.io",
@@ -7263,9 +7242,7 @@ def build_healthy(out: Path) -> None:
                 ("Created", f"Created container {name}", t_main, f"spec.containers{{{name}}}"),
                 ("Started", f"Started container {name}", t_main, f"spec.containers{{{name}}}"),
             ):
-                event(
-                    cl, pod, reason=reason, message=msg, first=t, component="kubelet", host=nd, field_path=fpx
-                )
+                event(cl, pod, reason=reason, message=msg, first=t, component="kubelet", host=nd, field_path=fpx)
             set_log(
                 cl,
                 ns_,
@@ -7279,8 +7256,7 @@ def build_healthy(out: Path) -> None:
                     ns_,
                     pn,
                     name,
-                    f'{{"time":"{ts_milli(t_main + sec(0.2))}","level":"INFO","msg":"listening",'
-                    '"addr":":8080"}\n',
+                    f'{{"time":"{ts_milli(t_main + sec(0.2))}","level":"INFO","msg":"listening","addr":":8080"}}\n',
                 )
             else:
                 set_log(
@@ -7327,9 +7303,9 @@ Collected at {now}.
   `replicasets.json`, `pods.json`, `<pod>/logs.txt` (init containers first, then containers, each between
   `==== START/END logs for container C of pod NS/P ====`). Real kubectl names the controller file
   `replication-controllers.json` (hyphen); typed-list items carry no `kind`/`apiVersion`.
-* `cluster-scoped.yaml` (`kubectl get mutatingwebhookconfiguration dynatrace-webhook,ns,csidriver
-  csi.oneagent.dynatrace.com -o yaml`, a `List`) and `dynakube.yaml` (`kubectl get dynakube -n dynatrace
-  dynakube -o yaml`).
+* `cluster-scoped.yaml`: what `kubectl get -o yaml` prints for the MutatingWebhookConfiguration
+  `dynatrace-webhook`, the namespaces and the CSIDriver `csi.oneagent.dynatrace.com`, in one `List`; and
+  `dynakube.yaml` (`kubectl get dynakube dynakube -n dynatrace -o yaml`).
 * `logs/build-agents/<pod>/azp-agent.previous.log`: `kubectl logs --previous` of the three agent pods.
 
 ## What is in it
@@ -7428,7 +7404,7 @@ Instrumentation pins an internally rebuilt image (`shopacr.azurecr.io/platform/o
 that does not contain the startup-hook assembly at that path, so the .NET host aborts before `Main`:
 
     Unhandled exception. System.ArgumentException: Startup hook assembly '/otel-auto-instrumentation-dotnet/net/...
-     ---> System.IO.FileNotFoundException: Could not load file or assembly '...'. The system cannot find the file specified.
+     ---> System.IO.FileNotFoundException: Could not load file or assembly '...'. The system cannot find ...
        at System.StartupHookProvider.CallStartupHook(StartupHookNameOrPath startupHook)
 
 Exit code 134 (SIGABRT after the unhandled exception; the image's entrypoint script starts `dotnet`).
@@ -7579,17 +7555,18 @@ Each directory is a bundle `podmortem diagnose` reads offline (layouts in ARCHIT
 generated by `_make_examples.py` (stdlib only, deterministic); edit the generator, not the files, and re-run
 `python3 examples/_make_examples.py`.
 
-| bundle | layout | what a correct diagnosis says |
+| bundle | layout | a correct diagnosis |
 |---|---|---|
-| `aks-azure-pipelines-dynatrace/` | cluster-info dump (JSON) + extra YAML + previous logs | injection, dynatrace (.NET `InvalidProgramException`) |
-| `datadog-java-agent/` | multi-doc YAML + events.json + logs | injection, datadog (JVM `-javaagent` cannot load) |
-| `opentelemetry-dotnet-startup-hook/` | cluster-info dump (YAML) + extra YAML + previous logs | injection, opentelemetry (startup hook missing) |
-| `instana-alpine-musl/` | List YAML + events.yaml + logs | injection, instana (musl relocation error, exit 127) |
-| `negative-oom-injected/` | cluster-info dump (JSON) + extra YAML + previous logs | oom; dynatrace present, not the cause |
-| `negative-image-pull-injected/` | multi-doc YAML + events.json | image-pull; datadog present, not the cause |
-| `negative-config-istio/` | List JSON + events.json + logs | config (missing ConfigMap); istio present, not the cause |
-| `healthy-injected/` | cluster-info dump (JSON) + extra YAML | no finding |
+| `aks-azure-pipelines-dynatrace/` | cluster-info dump (JSON), extra YAML, previous logs | injection: dynatrace |
+| `datadog-java-agent/` | multi-doc YAML, events.json, logs | injection: datadog |
+| `opentelemetry-dotnet-startup-hook/` | cluster-info dump (YAML), extra YAML, logs | injection: opentelemetry |
+| `instana-alpine-musl/` | List YAML, events.yaml, logs | injection: instana |
+| `negative-oom-injected/` | cluster-info dump (JSON), extra YAML, previous logs | oom (dynatrace present) |
+| `negative-image-pull-injected/` | multi-doc YAML, events.json | image-pull (datadog present) |
+| `negative-config-istio/` | List JSON, events.json, logs | config (istio present) |
+| `healthy-injected/` | cluster-info dump (JSON), extra YAML | no finding (dynatrace present) |
 
+Each bundle's README.md says what the case is and what a correct diagnosis must and must not say.
 All names, uids, digests, IPs and tokens are synthetic. The `AZP_TOKEN` value in the seed bundle only looks
 like an Azure DevOps PAT so that redaction is exercised.
 """

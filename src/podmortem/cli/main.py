@@ -135,13 +135,18 @@ def diagnose(
         fatal("-n/--namespace and -A/--all-namespaces cannot be used together")
     progress = Progress(not quiet and sys.stderr.isatty())
     # A run builds millions of small objects and frees few: the cyclic collector only costs time here.
+    gc_was_enabled = gc.isenabled()
     gc.disable()
-    snap = _load(sources, logs, previous_logs, progress)
     try:
-        snap = filter_snapshot(snap, namespace=namespace, selector=selector)
-    except ValueError as exc:
-        fatal(str(exc))
-    report = run_diagnosis(snap, on_progress=lambda n, t: progress(f"diagnosing workloads {n}/{t}"))
+        snap = _load(sources, logs, previous_logs, progress)
+        try:
+            snap = filter_snapshot(snap, namespace=namespace, selector=selector)
+        except ValueError as exc:
+            fatal(str(exc))
+        report = run_diagnosis(snap, on_progress=lambda n, t: progress(f"diagnosing workloads {n}/{t}"))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     progress.done()
     use_color = sys.stdout.isatty() if color is None else color
     click.echo(render(report, OutputFormat(output), color=use_color, verbose=verbose), nl=False)

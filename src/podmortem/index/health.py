@@ -138,13 +138,48 @@ class PodHealth:
 
     @property
     def failing_containers(self) -> list[ContainerState]:
-        """The containers in a failing state."""
+        """The containers in a failing state (none once the pod has Succeeded)."""
+        if self.phase == "Succeeded":
+            return []
         return [c for c in self.containers if c.failing]
 
     @property
     def pending_creation(self) -> bool:
         """Pending and scheduled, with containers not yet started (e.g. ContainerCreating / PodInitializing)."""
         return self.phase == "Pending" and not self.unschedulable and not self.failing_containers
+
+
+def looks_healthy(pod: RawObject) -> bool:
+    """A cheap first look: Succeeded, or Running with every container ready, no waiting state and few restarts.
+
+    Pods that pass need no closer look to know they are not failing.
+    """
+    st = pod.get("status")
+    if not isinstance(st, dict):
+        return False
+    phase = st.get("phase")
+    if phase == "Succeeded":
+        return True
+    if phase != "Running":
+        return False
+    for key in ("initContainerStatuses", "containerStatuses"):
+        for cs in st.get(key) or ():
+            if not isinstance(cs, dict):
+                return False
+            rc = cs.get("restartCount")
+            if isinstance(rc, int) and rc >= FLAPPING_RESTARTS:
+                return False
+            state = cs.get("state")
+            if not isinstance(state, dict):
+                return False
+            if key == "containerStatuses":
+                if cs.get("ready") is not True or "running" not in state:
+                    return False
+            elif "running" not in state:  # an init container that finished, or a native sidecar that runs
+                term = state.get("terminated")
+                if not isinstance(term, dict) or term.get("exitCode") != 0:
+                    return False
+    return True
 
 
 def pod_health(pod: RawObject) -> PodHealth:

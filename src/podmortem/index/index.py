@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from podmortem.index.events import Ev, normalise
-from podmortem.index.health import PodHealth, pod_health
+from podmortem.index.health import PodHealth, looks_healthy, pod_health
 from podmortem.index.nodes import node_pool
 from podmortem.index.owners import Ownership, resolve
 from podmortem.index.template import Mutation, diff_pod
@@ -72,12 +72,21 @@ class Injection:
 
 @dataclass
 class PodEntry:
-    """A pod with its owner, health, and (lazily) mutations, injections and matching webhooks."""
+    """A pod with its owner, and (lazily) its health, mutations, injections and matching webhooks."""
 
     pod: RawObject
     owner: Ownership
-    health: PodHealth
     index: Index = field(repr=False)
+
+    @cached_property
+    def looks_healthy(self) -> bool:
+        """True when a cheap look shows the pod is not failing (see :func:`looks_healthy`)."""
+        return looks_healthy(self.pod)
+
+    @cached_property
+    def health(self) -> PodHealth:
+        """Phase, scheduling state and container states."""
+        return pod_health(self.pod)
 
     @property
     def name(self) -> str:
@@ -174,8 +183,9 @@ class Index:
         self._events: dict[tuple[str, str, str], list[Ev]] = {}
         self.workloads: dict[ObjectRef, Workload] = {}
         self.pods: list[PodEntry] = []
+        memo: dict[tuple[str, str, str, str], Ownership] = {}
         for pod in snap.of_kind("Pod"):
-            entry = PodEntry(pod, resolve(snap, pod), pod_health(pod), self)
+            entry = PodEntry(pod, resolve(snap, pod, memo), self)
             self.pods.append(entry)
             wl = self.workloads.get(entry.owner.workload)
             if wl is None:

@@ -49,14 +49,30 @@ def _lookup(snap: Snapshot, kind: str, ns: str, name: str, ref_uid: str) -> RawO
     return obj
 
 
-def resolve(snap: Snapshot, pod: RawObject) -> Ownership:
-    """Follow a pod's controller references up to its top workload."""
+def resolve(
+    snap: Snapshot, pod: RawObject, memo: dict[tuple[str, str, str, str], Ownership] | None = None
+) -> Ownership:
+    """Follow a pod's controller references up to its top workload.
+
+    ``memo`` caches the answer per controller, for the many pods that share one (inferred owners excepted,
+    since those depend on the pod's own labels).
+    """
     ns = namespace(pod)
     ref = controller_ref(pod)
     if ref is None:
         me = ObjectRef.of(pod)
         return Ownership(me, pod, None, None, None, False)
     ckind, cname, cuid = as_str(ref.get("kind")), as_str(ref.get("name")), as_str(ref.get("uid"))
+    key = (ckind, ns, cname, cuid)
+    if memo is not None and key in memo:
+        return memo[key]
+    own = _resolve_controller(snap, pod, ns, ckind, cname, cuid)
+    if memo is not None and not own.inferred:
+        memo[key] = own
+    return own
+
+
+def _resolve_controller(snap: Snapshot, pod: RawObject, ns: str, ckind: str, cname: str, cuid: str) -> Ownership:
     controller = ObjectRef(ckind, ns, cname)
     cobj = _lookup(snap, ckind, ns, cname, cuid)
     template = pod_template(cobj) if cobj is not None else None

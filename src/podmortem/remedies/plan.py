@@ -112,6 +112,16 @@ def _custom_resource(index: Index, inj: Injector) -> RawObject | None:
     return None
 
 
+def _operator_namespace(index: Index, inj: Injector, wl: ObjectRef) -> str:
+    """Where the injector's operator runs: the namespace of its webhook's service, else a placeholder."""
+    workload = index.workloads.get(wl)
+    for pod in workload.pods if workload else []:
+        for m in pod.webhooks:
+            if index.injector_of_webhook(m) == inj.id and "/" in m.service:
+                return m.service.split("/", 1)[0]
+    return f"<{inj.id} operator namespace>"
+
+
 def injection_remedies(index: Index, cand: Candidate) -> list[Remedy]:
     """Exclusion from injection (pod template, namespace), version pinning and node-pool notes."""
     f = cand.finding
@@ -131,7 +141,7 @@ def injection_remedies(index: Index, cand: Candidate) -> list[Remedy]:
         "kind": RESOURCE.get(wl.kind, wl.kind.lower()),
         "container": containers[0] if containers else "",
         "cr_name": name(cr) if cr else f"<{inj.id} custom resource>",
-        "cr_namespace": namespace(cr) if cr else "<namespace>",
+        "cr_namespace": namespace(cr) if cr else _operator_namespace(index, inj, wl),
     }
     out: list[Remedy] = []
     pod_entries = [as_dict(e) for e in as_list(excl.get("pod"))]

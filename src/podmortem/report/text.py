@@ -20,6 +20,7 @@ from podmortem.report.common import (
 )
 
 TIMELINE_SHORT = 8
+REMEDIES_SHORT = 3  # shown in full without --verbose; the rest by title
 PODS_SHORT = 3
 
 BOLD, DIM, RED, GREEN, YELLOW, RESET = "\033[1m", "\033[2m", "\033[31m", "\033[32m", "\033[33m", "\033[0m"
@@ -160,7 +161,12 @@ def _finding(out: _Text, f: Mapping[str, Any], verbose: bool) -> None:
         out.add("")
         out.add("  " + out.style("Fix", BOLD))
         for n, r in enumerate(remedies, 1):
-            _remedy(out, n, r, f)
+            if verbose or n <= REMEDIES_SHORT:
+                _remedy(out, n, r, f)
+            else:
+                _remedy_title(out, n, r)
+        if not verbose and len(remedies) > REMEDIES_SHORT:
+            out.wrap("(commands and notes of fixes 4 and later: -v, or -o json / markdown)", 4, 4, DIM)
 
     timeline = [fields(t) for t in items(f.get("timeline"))]
     if timeline:
@@ -173,6 +179,14 @@ def _finding(out: _Text, f: Mapping[str, Any], verbose: bool) -> None:
                 out.wrap(s(t.get("event")), col, col, first_prefix="    " + out.style(when, DIM) + "  ")
         else:
             out.wrap(f"Timeline: {plural(len(timeline), 'entry', 'entries')} (shown in verbose output)", 2, 4, DIM)
+
+
+def _remedy_title(out: _Text, n: int, r: Mapping[str, Any]) -> None:
+    safety = s(r.get("safety")) or "manual"
+    number, tag = f"{n}. ", f"[{safety}]"
+    lead = "    " + number + out.style(tag, SAFETY_COLOR.get(safety, ""), BOLD) + " "
+    body_indent = 4 + len(number)
+    out.wrap(s(r.get("title")), body_indent + len(tag) + 1, body_indent, first_prefix=lead)
 
 
 def _remedy(out: _Text, n: int, r: Mapping[str, Any], f: Mapping[str, Any]) -> None:

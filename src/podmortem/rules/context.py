@@ -198,19 +198,22 @@ class WorkloadContext:
     @cached_property
     def failures(self) -> list[Failure]:
         """Every failing container of every pod of the workload."""
-        return [Failure(p, c, self) for p in self.workload.pods for c in p.health.failing_containers]
+        return [
+            Failure(p, c, self) for p in self.workload.pods if not p.looks_healthy for c in p.health.failing_containers
+        ]
 
     @cached_property
     def unschedulable(self) -> list[PodEntry]:
         """Pods the scheduler could not place."""
-        return [p for p in self.workload.pods if p.health.unschedulable and p.health.phase == "Pending"]
+        pods = [p for p in self.workload.pods if not p.looks_healthy]
+        return [p for p in pods if p.health.unschedulable and p.health.phase == "Pending"]
 
     @cached_property
     def stuck_creating(self) -> list[PodEntry]:
         """Scheduled pods whose containers never started (ContainerCreating / PodInitializing), with warnings."""
         out = []
         for p in self.workload.pods:
-            if not p.health.pending_creation:
+            if p.looks_healthy or not p.health.pending_creation:
                 continue
             if any(e.type == "Warning" for e in self.index.pod_events(p)):
                 out.append(p)

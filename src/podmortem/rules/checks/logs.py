@@ -49,6 +49,25 @@ CATEGORY_RULES = {
 }
 
 
+def first_sentences(text: str, n: int = 2) -> str:
+    """The first ``n`` sentences of a signature's explanation (the rest is reference material)."""
+    words = " ".join(text.split())
+    out: list[str] = []
+    start = 0
+    depth = 0
+    for i, ch in enumerate(words):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "." and depth <= 0 and (i + 1 == len(words) or words[i + 1] == " "):
+            out.append(words[start : i + 1].strip())
+            start = i + 1
+            if len(out) == n:
+                break
+    if len(out) < n and words[start:].strip():
+        out.append(words[start:].strip())
+    return " ".join(out)
+
+
 def cause_match(f: Failure) -> SignatureMatch | None:
     """The most specific log signature that can be a cause by itself."""
     for m in f.matches:
@@ -174,14 +193,16 @@ def _injection_rule(ctx: WorkloadContext, rule_id: str) -> Iterator[Candidate]:
     )
     explanation = (
         f"{vendor}'s mutating webhook injected {hook} into {f.container}, and the container now fails: "
-        f"{sig.title.rstrip('.')}. {sig.explanation.strip()} {where}"
+        f"{sig.title.rstrip('.')}. {first_sentences(sig.explanation)} {where}"
     )
     if fs_ev is not None:
-        explanation += (
-            " The first start after the pod was created ran normally and later starts fail within seconds, the "
-            "pattern reported when an injected agent's code changes between starts (for a CSI-delivered code "
-            "module, for example, when the first start got an empty volume and later ones the real module)."
-        )
+        explanation += " The first start after the pod was created ran normally and later starts fail within seconds."
+        if any(h.where == "volume" and h.detail for h in inj.hits):
+            explanation += (
+                f" One possible reason (not confirmed by this data): {vendor} delivers its code through a CSI "
+                "volume, and a first start can get an empty volume while the driver is still downloading, later "
+                "starts the real module."
+            )
     if clean:
         explanation += f" A pod with the same image that {vendor} did not inject is healthy."
     cand = candidate(
@@ -239,7 +260,7 @@ def _plain_rule(ctx: WorkloadContext, rule_id: str, title_fmt: str) -> Iterator[
         TIER_LOG,
         [i[0] for i in items],
         title_fmt.format(container=f.container, title=sig.title.rstrip(".")),
-        " ".join(f"{f.container} fails: {sig.title.rstrip('.')}. {sig.explanation}".split()),
+        " ".join(f"{f.container} fails: {sig.title.rstrip('.')}. {first_sentences(sig.explanation, 3)}".split()),
         ev,
         hints={"container": f.container},
     )
