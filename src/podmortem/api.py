@@ -25,4 +25,5 @@ def diagnose(snapshot: Snapshot, *, on_progress: Callable[[int, int], None] | No
         workloads_failing=result.workloads_failing,
         workloads_checked=result.workloads_checked,
         errors=result.errors,
+        stats={**snapshot.stats, "diagnose_seconds": round(result.seconds, 3)} if snapshot.stats else {},
     )

@@ -78,6 +78,7 @@ class Snapshot:
     logs: dict[LogKey, str] = field(default_factory=dict)
     audit_events: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)  # what reading cost (live: API calls, bytes, seconds)
     _uids: set[str] = field(default_factory=set, repr=False)
 
     def add(self, obj: RawObject) -> bool:
