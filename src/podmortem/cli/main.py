@@ -23,6 +23,7 @@ from podmortem.model.snapshot import Snapshot
 from podmortem.report import OutputFormat, render
 from podmortem.rules.registry import all_rules
 from podmortem.sources import open_source
+from podmortem.sources.audit import parse_audit_log
 from podmortem.sources.errors import SourceError
 
 EXIT_OK, EXIT_FAIL_ON, EXIT_USAGE, EXIT_CLUSTER = 0, 1, 2, 3
@@ -103,6 +104,14 @@ def _load(
     metavar="[POD/][CONTAINER=]FILE",
     help="Previous log (kubectl logs --previous).",
 )
+@click.option(
+    "--audit-log",
+    "audit_logs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="API server audit log (JSON lines) to attribute mutations to webhooks.",
+)
 @click.option("-n", "--namespace", default=None, help="Only this namespace.")
 @click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces (the default for bundles).")
 @click.option("-l", "--selector", default=None, help="Only pods/workloads matching this label selector (a=b,c!=d,e).")
@@ -121,6 +130,7 @@ def diagnose(
     sources: tuple[str, ...],
     logs: tuple[str, ...],
     previous_logs: tuple[str, ...],
+    audit_logs: tuple[str, ...],
     namespace: str | None,
     all_namespaces: bool,
     selector: str | None,
@@ -139,6 +149,8 @@ def diagnose(
     gc.disable()
     try:
         snap = _load(sources, logs, previous_logs, progress)
+        for path in audit_logs:
+            _add_audit(snap, path)
         try:
             snap = filter_snapshot(snap, namespace=namespace, selector=selector)
         except ValueError as exc:
@@ -151,6 +163,19 @@ def diagnose(
     use_color = sys.stdout.isatty() if color is None else color
     click.echo(render(report, OutputFormat(output), color=use_color, verbose=verbose), nl=False)
     sys.exit(_exit_code(report, fail_on))
+
+
+def _add_audit(snap: Snapshot, path: str) -> None:
+    try:
+        with open(path, "rb") as fh:
+            read = parse_audit_log(fh.read())
+    except OSError as exc:
+        fatal(f"cannot read audit log '{path}': {exc.strerror or exc}")
+    if read.bad_lines:
+        snap.warn(
+            f"skipped {read.bad_lines} of {read.lines} lines of {path} that are not audit events ({read.first_problem})"
+        )
+    snap.audit_events.extend(read.events)
 
 
 def _exit_code(report: Report, fail_on: str) -> int:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from podmortem.index.audit import AuditIndex, AuditMutation
 from podmortem.index.events import Ev, normalise
 from podmortem.index.health import PodHealth, looks_healthy, pod_health
 from podmortem.index.nodes import node_pool
@@ -129,6 +130,11 @@ class PodEntry:
         return out
 
     @cached_property
+    def audit(self) -> list[AuditMutation]:
+        """Webhook calls the API server's audit log recorded when this pod was created."""
+        return self.index.audit.for_pod(self.pod)
+
+    @cached_property
     def webhooks(self) -> list[WebhookMatch]:
         """Mutating webhooks whose selectors and rules select this pod."""
         ns_labels, known = self.index.namespace_labels(self.namespace)
@@ -194,6 +200,7 @@ class Index:
             if entry.owner.controller is not None:
                 wl.controllers.add(entry.owner.controller)
         self._add_podless_workloads()
+        self.audit = AuditIndex(snap.audit_events)
 
     def _add_podless_workloads(self) -> None:
         """Workloads that have no pods (their controller may be failing to create them)."""
@@ -262,7 +269,7 @@ class Index:
         """The node pool a pod runs in."""
         return node_pool(self.nodes.get(entry.node))
 
-    def injector_of_webhook(self, match: WebhookMatch) -> str:
+    def injector_of_webhook(self, match: WebhookMatch | AuditMutation) -> str:
         """The injector id a webhook belongs to, by the fingerprints' name patterns ("" if none)."""
         for inj in self.knowledge.injectors.values():
             hooks = inj.section("webhooks")
@@ -270,7 +277,8 @@ class Index:
                 for pat in hooks.get(key, []) or []:
                     if isinstance(pat, str) and re.search(pat, value):
                         return inj.id
-            svc_name = match.service.split("/", 1)[-1].split("/", 1)[0]
+            service = match.service if isinstance(match, WebhookMatch) else ""
+            svc_name = service.split("/", 1)[-1].split("/", 1)[0]
             for pat in hooks.get("services", []) or []:
                 if isinstance(pat, str) and re.search(pat, svc_name):
                     return inj.id

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sys import intern as _intern
 from typing import Any
 
-from podmortem.model.objects import RawObject, kind, name, namespace, uid
+from podmortem.model.objects import RawObject
 
 _EVENT_SHARED = ("type", "reason", "firstTimestamp", "lastTimestamp")
 _REF_SHARED = ("kind", "namespace", "fieldPath")
@@ -83,15 +83,22 @@ class Snapshot:
 
     def add(self, obj: RawObject) -> bool:
         """Add one object; one seen twice (by uid, else kind/namespace/name) is kept once."""
-        k = kind(obj)
-        if not k:
+        k = obj.get("kind")
+        if type(k) is not str or not k:
             return False
-        key = (namespace(obj), name(obj))
-        u = uid(obj)
-        bucket = self.objects.setdefault(k, {})
-        if (u and u in self._uids) or key in bucket:
+        md = obj.get("metadata")
+        if type(md) is not dict:
+            md = {}
+        ns, nm, u = md.get("namespace"), md.get("name"), md.get("uid")
+        key = (ns if type(ns) is str else "", nm if type(nm) is str else "")
+        bucket = self.objects.get(k)
+        if bucket is None:
+            bucket = self.objects[k] = {}
+        if key in bucket:
             return False
-        if u:
+        if k != "Event" and type(u) is str and u:  # events are unique by name; their uids need no set
+            if u in self._uids:
+                return False
             self._uids.add(u)
         bucket[key] = obj
         return True

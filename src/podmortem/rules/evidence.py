@@ -110,8 +110,27 @@ def mutation_evidence(pod: PodEntry, inj: Injection, container: str, weight: flo
     )
 
 
+def audit_evidence(ctx: WorkloadContext, pod: PodEntry, injector: str, weight: float) -> Evidence | None:
+    """The API server audit record of ``injector``'s webhook mutating this pod at creation, when present."""
+    for a in pod.audit:
+        if not a.mutated or ctx.index.injector_of_webhook(a) != injector:
+            continue
+        ops = f", a JSON patch of {a.patch_ops} operations" if a.patch_ops else ""
+        return Evidence(
+            "webhook",
+            f"API server audit log: webhook {a.webhook} of MutatingWebhookConfiguration {a.configuration} mutated "
+            f"pod {pod.name} when it was created ({a.round.replace('_', ' ')}{ops})",
+            f"audit event {a.audit_id} at {a.time}",
+            weight,
+        )
+    return None
+
+
 def webhook_evidence(ctx: WorkloadContext, pod: PodEntry, injector: str, weight: float) -> Evidence | None:
-    """The mutating webhook of ``injector`` that selects this pod, when the snapshot has it."""
+    """The mutating webhook of ``injector`` that selects this pod (audit record first, else selectors)."""
+    audited = audit_evidence(ctx, pod, injector, max(weight, 0.3))
+    if audited is not None:
+        return audited
     for m in pod.webhooks:
         if ctx.index.injector_of_webhook(m) != injector:
             continue
