@@ -47,7 +47,8 @@ def audit_event(name: str, *, level: str = "Metadata", generate: str = "", uid: 
         "stageTimestamp": "2024-08-13T06:58:20.187402Z",
         "annotations": {
             "authorization.k8s.io/decision": "allow",
-            "authorization.k8s.io/reason": 'RBAC: allowed by ClusterRoleBinding "system:controller:replicaset-controller"',
+            "authorization.k8s.io/reason": "RBAC: allowed by ClusterRoleBinding "
+            '"system:controller:replicaset-controller"',
             "mutation.webhook.admission.k8s.io/round_0_index_0": json.dumps(
                 {"configuration": "dynatrace-webhook", "webhook": "webhook.pod.dynatrace.com", "mutated": True}
             ),
