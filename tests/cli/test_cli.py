@@ -82,9 +82,9 @@ def test_corrupt_archive_is_exit_2(tmp_path: Path) -> None:
     assert out.returncode == 2 and "Traceback" not in out.stderr
 
 
-def test_no_source_is_usage_error() -> None:
-    out = run("diagnose")
-    assert out.returncode == 2 and "no SOURCE" in out.stderr
+def test_logs_without_source_is_usage_error() -> None:
+    out = run("diagnose", "--previous-logs", "prev.log")
+    assert out.returncode == 2 and "need pod manifests or a bundle" in out.stderr
 
 
 def test_broken_file_is_a_warning_and_the_rest_is_diagnosed(tmp_path: Path) -> None:

@@ -75,11 +75,6 @@ def cli() -> None:
 def _load(
     sources: tuple[str, ...], logs: tuple[str, ...], previous_logs: tuple[str, ...], progress: Progress
 ) -> Snapshot:
-    if not sources:
-        fatal(
-            "no SOURCE given. Pass a bundle (directory, .tar.gz, .zip, `kubectl cluster-info dump` output) or pod "
-            "manifests; live-cluster diagnosis is not in this version yet"
-        )
     try:
         return open_source(
             sources[0], more_paths=sources[1:], logs=logs, previous_logs=previous_logs, progress=progress
@@ -103,6 +98,19 @@ def _load(
     multiple=True,
     metavar="[POD/][CONTAINER=]FILE",
     help="Previous log (kubectl logs --previous).",
+)
+@click.option(
+    "--kubeconfig", default=None, metavar="FILE", help="Live: kubeconfig (default $KUBECONFIG, ~/.kube/config)."
+)
+@click.option("--context", default=None, help="Live: the kubeconfig context to use.")
+@click.option(
+    "--request-timeout", default=30.0, show_default=True, metavar="SECONDS", help="Live: per-request timeout."
+)
+@click.option(
+    "--max-log-containers",
+    default=50,
+    show_default=True,
+    help="Live: read logs of at most this many failing containers.",
 )
 @click.option(
     "--audit-log",
@@ -130,6 +138,10 @@ def diagnose(
     sources: tuple[str, ...],
     logs: tuple[str, ...],
     previous_logs: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
+    request_timeout: float,
+    max_log_containers: int,
     audit_logs: tuple[str, ...],
     namespace: str | None,
     all_namespaces: bool,
@@ -140,15 +152,31 @@ def diagnose(
     verbose: bool,
     quiet: bool,
 ) -> None:
-    """Diagnose failing workloads in SOURCE: a bundle directory/archive, or pod manifests with their logs."""
+    """Diagnose failing workloads in SOURCE, or in the current kubeconfig context when no SOURCE is given.
+
+    SOURCE is a bundle (a directory, .tar.gz or .zip; e.g. `kubectl cluster-info dump` output or a
+    `podmortem collect` bundle), or pod manifests with --logs/--previous-logs. Live, -n defaults to the context's
+    namespace and -A reads every namespace, as kubectl does; only get/list calls are made.
+    """
     if namespace and all_namespaces:
         fatal("-n/--namespace and -A/--all-namespaces cannot be used together")
+    if not sources and (logs or previous_logs):
+        fatal("--logs and --previous-logs need pod manifests or a bundle as SOURCE")
     progress = Progress(not quiet and sys.stderr.isatty())
     # A run builds millions of small objects and frees few: the cyclic collector only costs time here.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        snap = _load(sources, logs, previous_logs, progress)
+        if sources:
+            snap = _load(sources, logs, previous_logs, progress)
+        else:
+            from podmortem.cli.cluster import LiveOptions  # bundles never need the HTTP client
+
+            opts = LiveOptions(
+                kubeconfig, context, namespace, all_namespaces, selector, request_timeout, max_log_containers
+            )
+            snap = _live(opts, progress)
+            namespace = selector = None  # already applied by the API server
         for path in audit_logs:
             _add_audit(snap, path)
         try:
@@ -163,6 +191,18 @@ def diagnose(
     use_color = sys.stdout.isatty() if color is None else color
     click.echo(render(report, OutputFormat(output), color=use_color, verbose=verbose), nl=False)
     sys.exit(_exit_code(report, fail_on))
+
+
+def _live(opts: Any, progress: Progress) -> Snapshot:
+    from podmortem.cli.cluster import ClusterProblem, read_cluster
+    from podmortem.sources.errors import SourceError as _SourceError
+
+    try:
+        return read_cluster(opts, os.environ, progress, plugin_stderr=lambda line: click.echo(line, err=True))
+    except ClusterProblem as exc:
+        fatal(str(exc), exc.code)
+    except _SourceError as exc:  # a bad kubeconfig or a failing exec credential plugin
+        fatal(str(exc))
 
 
 def _add_audit(snap: Snapshot, path: str) -> None:
@@ -181,6 +221,98 @@ def _add_audit(snap: Snapshot, path: str) -> None:
 def _exit_code(report: Report, fail_on: str) -> int:
     threshold = FAIL_ON_LEVELS[fail_on]
     return EXIT_FAIL_ON if any(f.confidence >= threshold for f in report.findings) else EXIT_OK
+
+
+@cli.command()
+@click.argument("source", required=False, metavar="[SOURCE]")
+@click.option(
+    "-o", "--output", "out", required=True, metavar="PATH", help="Bundle to write: a new directory, or *.tar.gz."
+)
+@click.option(
+    "--for",
+    "for_workload",
+    default=None,
+    metavar="KIND/NS/NAME",
+    help="Only what one failing workload's diagnosis needs (e.g. deployment/build-agents/azure-devops-agent).",
+)
+@click.option(
+    "--kubeconfig", default=None, metavar="FILE", help="The kubeconfig (default: $KUBECONFIG, ~/.kube/config)."
+)
+@click.option("--context", default=None, help="The kubeconfig context to use.")
+@click.option("-n", "--namespace", default=None, help="Only this namespace.")
+@click.option("-A", "--all-namespaces", is_flag=True, help="All namespaces.")
+@click.option("-l", "--selector", default=None, help="Only pods/workloads matching this label selector.")
+@click.option("--request-timeout", default=30.0, show_default=True, metavar="SECONDS")
+@click.option("--max-log-containers", default=50, show_default=True)
+@click.option("-q", "--quiet", is_flag=True, help="No progress messages.")
+def collect(
+    source: str | None,
+    out: str,
+    for_workload: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    namespace: str | None,
+    all_namespaces: bool,
+    selector: str | None,
+    request_timeout: float,
+    max_log_containers: int,
+    quiet: bool,
+) -> None:
+    """Write a redacted support bundle that `podmortem diagnose` reads back.
+
+    Reads the current kubeconfig context (or SOURCE, a bundle to narrow and redact), never Secrets, and masks
+    sensitive values; manifest.json lists what was collected, what failed, what was masked, and a sha256 of
+    every file.
+    """
+    from podmortem.bundle import select_for, write_bundle
+
+    if namespace and all_namespaces:
+        fatal("-n/--namespace and -A/--all-namespaces cannot be used together")
+    progress = Progress(not quiet and sys.stderr.isatty())
+    if source:
+        try:
+            snap = open_source(source, progress=progress)
+            snap = filter_snapshot(snap, namespace=namespace, selector=selector)
+        except (SourceError, ValueError) as exc:
+            fatal(str(exc))
+    else:
+        from podmortem.cli.cluster import LiveOptions
+
+        opts = LiveOptions(
+            kubeconfig, context, namespace, all_namespaces, selector, request_timeout, max_log_containers
+        )
+        snap = _live(opts, progress)
+    if for_workload:
+        try:
+            snap = select_for(snap, for_workload)
+        except ValueError as exc:
+            fatal(str(exc))
+    try:
+        manifest = write_bundle(snap, out, tool_version=__version__)
+    except (OSError, ValueError) as exc:
+        fatal(f"cannot write bundle '{out}': {exc}")
+    progress.done()
+    click.echo(_collect_summary(out, manifest))
+    sys.exit(EXIT_OK)
+
+
+def _collect_summary(out: str, manifest: Any) -> str:
+    data = manifest if isinstance(manifest, dict) else getattr(manifest, "to_dict", lambda: {})()
+    files = len(data.get("files", {})) if isinstance(data, dict) else 0
+    red = data.get("redaction", {}).get("total", 0) if isinstance(data, dict) else 0
+    warns = data.get("warnings", []) if isinstance(data, dict) else []
+    line = f"wrote {out}: {files} files, {red} values masked"
+    if warns:
+        line += f", {len(warns)} warnings (see manifest.json)"
+    return line
+
+
+@cli.command()
+def rbac() -> None:
+    """Print the read-only ClusterRole, ServiceAccount and binding podmortem needs (kubectl apply -f -)."""
+    from podmortem.bundle import rbac_yaml
+
+    click.echo(rbac_yaml(), nl=False)
 
 
 @cli.command(name="rules")
