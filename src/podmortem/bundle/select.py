@@ -207,8 +207,8 @@ def select_for(snapshot: Snapshot, workload: str) -> Snapshot:
     Deployment, Job, CronJob, StatefulSet, DaemonSet), the workload's other ReplicaSets or Jobs, events about
     any kept object, the namespace, the nodes the pods run on, every MutatingWebhookConfiguration and
     CSIDriver, every custom resource (injector configuration such as DynaKube or Instrumentation), up to
-    :data:`MAX_PEERS` healthy pods elsewhere that run the same images, the logs of the kept pods, the
-    pod-creation audit events of the namespaces kept, and the snapshot's warnings and statistics.
+    :data:`MAX_PEERS` healthy pods elsewhere that run the same images, the logs of the kept pods, the audit
+    events about objects in the namespaces kept, and the snapshot's warnings and statistics.
     Objects are shared with ``snapshot``, not copied.
 
     Raises ValueError (one line, listing close matches) when the snapshot holds no such workload.

@@ -415,24 +415,30 @@ def _revision(obj: RawObject) -> int:
     return int(text) if text.isdigit() else 0
 
 
-def previous_template(view: View, obj: RawObject) -> dict[str, Any] | None:
-    """The pod template of a workload's revision before the current one (None when the snapshot has none)."""
+def revisions(view: View, obj: RawObject) -> list[tuple[int, dict[str, Any]]]:
+    """``(revision, pod template)`` of a workload's recorded revisions, newest first (old ReplicaSets of a
+    Deployment, ControllerRevisions of a DaemonSet or StatefulSet); the current one included."""
     uid = as_str(as_dict(obj.get("metadata")).get("uid"))
     kind = as_str(obj.get("kind"))
-    cur_images = sorted(as_str(as_dict(c).get("image")) for c in _containers(as_dict(template_of(obj))))
     revs: list[tuple[int, dict[str, Any]]] = []
     children = view.of_kind("ReplicaSet") if kind == "Deployment" else view.of_kind("ControllerRevision")
     for child in children:
+        if namespace(child) != namespace(obj):
+            continue
         owners = [as_dict(r) for r in as_list(as_dict(child.get("metadata")).get("ownerReferences"))]
         if not any(r.get("uid") == uid or (r.get("kind") == kind and r.get("name") == name(obj)) for r in owners):
-            continue
-        if namespace(child) != namespace(obj):
             continue
         tpl = template_of(child) if kind == "Deployment" else as_dict(get_path(child, ("data", "spec", "template")))
         if tpl:
             revs.append((_revision(child), tpl))
     revs.sort(key=lambda r: -r[0])
-    for _, tpl in revs:
+    return revs
+
+
+def previous_template(view: View, obj: RawObject) -> dict[str, Any] | None:
+    """The pod template of the newest revision whose images differ from the current ones (None when none)."""
+    cur_images = sorted(as_str(as_dict(c).get("image")) for c in _containers(as_dict(template_of(obj))))
+    for _, tpl in revisions(view, obj):
         images = sorted(as_str(as_dict(c).get("image")) for c in _containers(tpl))
         if images != cur_images:
             return tpl

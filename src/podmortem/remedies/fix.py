@@ -194,7 +194,7 @@ def strip_server_fields(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A copy without what the API server owns (status, managedFields, uid, ...) and kubectl's last-applied copy."""
     src = copy.deepcopy(dict(obj))
     src.pop("status", None)
-    out = {k: src.pop(k) for k in ("apiVersion", "kind", "metadata") if k in src}
+    out: dict[str, Any] = {k: src.pop(k) for k in ("apiVersion", "kind", "metadata") if k in src}
     out.update(src)
     meta = as_dict(out.get("metadata"))
     for key in SERVER_FIELDS:

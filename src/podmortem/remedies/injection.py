@@ -497,9 +497,10 @@ class Planner:
         side = as_str(entry.get("side_effects"))
         extra = [fill(as_str(entry.get("notes")), values)] if entry.get("effect") and entry.get("notes") else []
         if not ops or reasons or not changes:
-            cmds = [fill(c, values) for c in as_list(entry.get("commands")) if isinstance(c, str)]
             if ctx.helm_values:
-                cmds += self._helm_commands(ctx)
+                cmds = [*self._helm_commands(ctx), restart_command(self.wl)]
+            else:
+                cmds = [fill(c, values) for c in as_list(entry.get("commands")) if isinstance(c, str)]
             why = [f"Not computed from the snapshot: {'; '.join(reasons)}."] if reasons else []
             return build(
                 rid,

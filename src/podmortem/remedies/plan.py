@@ -8,7 +8,7 @@ ordinary causes from the workload's own facts (memory limits, probes, images) or
 from __future__ import annotations
 
 from podmortem.index import Index
-from podmortem.remedies.common import PlannedRemedy, managed_by
+from podmortem.remedies.common import PlannedRemedy, build, managed_by
 from podmortem.remedies.injection import injection_remedies
 from podmortem.remedies.workload import other_remedies
 from podmortem.rules.registry import Candidate
@@ -24,6 +24,20 @@ def plan_remedies(index: Index, cand: Candidate) -> list[PlannedRemedy]:
 
 
 def attach(index: Index, candidates: list[Candidate]) -> None:
-    """Fill every candidate's finding with its remedies."""
+    """Fill every candidate's finding with its remedies.
+
+    Planning reads whatever the snapshot holds; should it fail on an object shaped in a way nobody foresaw,
+    the finding keeps a manual remedy that says so instead of the whole diagnosis failing.
+    """
     for cand in candidates:
-        cand.finding.remedies = list(plan_remedies(index, cand))
+        try:
+            cand.finding.remedies = list(plan_remedies(index, cand))
+        except Exception as exc:  # a remedy planner must never sink the diagnosis
+            cand.finding.remedies = [
+                build(
+                    "remedy-planning-failed",
+                    "no remedy could be planned",
+                    "manual",
+                    effect=f"Planning the remedies failed ({type(exc).__name__}: {exc}); the finding itself stands.",
+                )
+            ]

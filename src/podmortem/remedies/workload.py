@@ -14,7 +14,7 @@ from typing import Any
 from podmortem.index import Index, PodEntry
 from podmortem.model.findings import Finding, Patch
 from podmortem.model.objects import RawObject, as_dict, as_list, as_str, status
-from podmortem.remedies.changes import previous_template
+from podmortem.remedies.changes import previous_template, revisions
 from podmortem.remedies.common import (
     RESOURCE,
     TEMPLATE_PATH,
@@ -95,13 +95,13 @@ def _limits_seen(facts: WorkloadFacts, cname: str, image: str) -> list[tuple[flo
     """``(bytes, quantity, where)`` of memory limits the same container had elsewhere and ran with."""
     out: list[tuple[float, str, str]] = []
     if facts.obj is not None:
-        prev = previous_template(View(facts.index), facts.obj)
-        for c in template_containers(prev):
-            if c.get("name") == cname:
-                q = as_str(as_dict(as_dict(c.get("resources")).get("limits")).get("memory"))
-                n = parse_bytes(q) if q else None
-                if n:
-                    out.append((n, q, f"the previous revision of {facts.wl}"))
+        for rev, tpl in revisions(View(facts.index), facts.obj):
+            for c in template_containers(tpl):
+                if c.get("name") == cname:
+                    q = as_str(as_dict(as_dict(c.get("resources")).get("limits")).get("memory"))
+                    n = parse_bytes(q) if q else None
+                    if n:
+                        out.append((n, q, f"revision {rev} of {facts.wl}"))
     repo = image.split("@", 1)[0].rsplit(":", 1)[0] if image else ""
     for p in facts.index.pods:
         if p.owner.workload == facts.wl or p.health.phase != "Running" or p.health.failing_containers:

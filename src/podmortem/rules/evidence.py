@@ -5,6 +5,7 @@ from __future__ import annotations
 from podmortem.index import Injection, PodEntry
 from podmortem.knowledge import Knowledge
 from podmortem.model.findings import Evidence, TimelineEntry
+from podmortem.model.objects import created
 from podmortem.model.redact import redact_text
 from podmortem.rules.context import Failure, Peer, SignatureMatch, WorkloadContext
 
@@ -194,8 +195,8 @@ def timeline(ctx: WorkloadContext, failures: list[Failure], limit: int = 20) -> 
     items: list[tuple[str, str]] = []
     wl = ctx.workload.obj
     if wl is not None:
-        ts = wl.get("metadata", {}).get("creationTimestamp") if isinstance(wl.get("metadata"), dict) else None
-        if isinstance(ts, str):
+        ts = created(wl)
+        if ts:
             items.append((ts, f"{ctx.ref} created"))
     for e in ctx.controller_events:
         if e.type == "Warning" or e.reason in ("ScalingReplicaSet", "SuccessfulCreate"):
@@ -205,8 +206,8 @@ def timeline(ctx: WorkloadContext, failures: list[Failure], limit: int = 20) -> 
         p = f.pod
         if p.name not in seen_pods:
             seen_pods.add(p.name)
-            ts = p.pod.get("metadata", {}).get("creationTimestamp")
-            if isinstance(ts, str):
+            ts = created(p.pod)
+            if ts:
                 inj = ", ".join(sorted(p.injections)) or "no injector"
                 items.append((ts, f"pod {p.name} created ({inj})"))
             for e in ctx.index.pod_events(p):
