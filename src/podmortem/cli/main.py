@@ -269,6 +269,10 @@ def collect(
     if namespace and all_namespaces:
         fatal("-n/--namespace and -A/--all-namespaces cannot be used together")
     progress = Progress(not quiet and sys.stderr.isatty())
+    live_namespace = namespace
+    if for_workload and not namespace and not all_namespaces:
+        parts = for_workload.split("/")
+        live_namespace = parts[-2] if len(parts) >= 2 else None  # KIND/NS/NAME or NS/NAME: read that namespace
     if source:
         try:
             snap = open_source(source, progress=progress)

@@ -224,6 +224,10 @@ class _Listed:
     error: ApiError | None = None
 
 
+def _is_injector(spec: KindSpec) -> bool:
+    return any(spec.kind == k.kind and spec.group == k.group for k in INJECTOR_KINDS)
+
+
 def _list_kind(
     client: ApiClient, spec: KindSpec, ns: str | None, selector: str | None, page_size: int, warn: Warn
 ) -> _Listed:
@@ -396,8 +400,13 @@ def load_live(
     t0 = time.monotonic()
     listed: dict[KindSpec, _Listed] = {}
     with ThreadPoolExecutor(max_workers=client.max_workers, thread_name_prefix="podmortem-list") as pool:
+        # Injector custom resources configure injection for every namespace (a DynaKube lives in the operator's
+        # namespace), so they are read cluster-wide whatever the scope.
         futures: dict[Future[_Listed], KindSpec] = {
-            pool.submit(_list_kind, client, spec, scope_ns, selector, page_size, warning): spec for spec in specs
+            pool.submit(
+                _list_kind, client, spec, None if _is_injector(spec) else scope_ns, selector, page_size, warning
+            ): spec
+            for spec in specs
         }
         try:
             for done, fut in enumerate(as_completed(futures), 1):
