@@ -283,7 +283,7 @@ def collect(
         from podmortem.cli.cluster import LiveOptions
 
         opts = LiveOptions(
-            kubeconfig, context, namespace, all_namespaces, selector, request_timeout, max_log_containers
+            kubeconfig, context, live_namespace, all_namespaces, selector, request_timeout, max_log_containers
         )
         snap = _live(opts, progress)
     if for_workload:
