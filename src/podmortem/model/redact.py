@@ -30,6 +30,7 @@ connection refused`` stays readable; ``-pPASSWORD`` (mysql) and ``.netrc`` lines
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -588,6 +589,25 @@ def _scan_env_pairs(text: str, count: _Count) -> str:
 
 
 def redact_text(text: str) -> tuple[str, int]:
+    """Mask secret values in free text (logs, messages, commands, config files); see :func:`_redact_text`.
+
+    Short strings (object fields: names, images, timestamps, messages) repeat across objects, so their results
+    are cached.
+    """
+    if len(text) <= _CACHE_MAX_LEN:
+        return _redact_short(text)
+    return _redact_text(text)
+
+
+_CACHE_MAX_LEN = 512
+
+
+@functools.lru_cache(maxsize=262_144)
+def _redact_short(text: str) -> tuple[str, int]:
+    return _redact_text(text)
+
+
+def _redact_text(text: str) -> tuple[str, int]:
     """Mask secret values in free text (logs, messages, commands, config files).
 
     Masks private keys (whole PEM blocks), token-shaped values (JWTs, Azure DevOps PATs in both formats,

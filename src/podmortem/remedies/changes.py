@@ -42,6 +42,10 @@ class NotApplicable(Exception):
     """An operation cannot be computed from the snapshot (the reason is the message)."""
 
 
+class NothingToDo(NotApplicable):
+    """The object already is as the operation would make it."""
+
+
 @dataclass
 class OpContext:
     """What an operation needs: the view, the injector, the workload, the CRs that select it, placeholders."""
@@ -62,7 +66,7 @@ def compute(ctx: OpContext, op: dict[str, Any]) -> list[PlannedChange]:
     if kind == "rollback-images":
         return rollback_images(ctx, as_str(op.get("image_pattern")))
     if kind == "strip-template":
-        return [strip_template(ctx)]
+        return [strip_template(ctx, as_str(op.get("env_pattern")))]
     if kind == "set-template-annotation":
         return [template_annotation(ctx, op)]
     if target == "namespace":
@@ -111,7 +115,7 @@ def cr_change(ctx: OpContext, cr: RawObject, op: dict[str, Any]) -> PlannedChang
         key = fill(as_str(op.get("key")) or "kubernetes.io/metadata.name", vals)
         ops = selector_notin_ops(cr, path, key, text or "")
         if not ops:
-            raise NotApplicable(f"{_ref(cr)} already excludes {key}={text} in {'.'.join(path)}")
+            raise NothingToDo(f"{_ref(cr)} already excludes {key}={text} in {'.'.join(path)}")
         return PlannedChange(_ref(cr), Patch("json", ops), f"add {key} NotIn [{text}] to {'.'.join(path)}")
     if kind == "json-list-annotation":
         return json_list_annotation(ctx, cr, op, text or "")
@@ -122,7 +126,7 @@ def cr_change(ctx: OpContext, cr: RawObject, op: dict[str, Any]) -> PlannedChang
         if "{" in (text or "") or "{" in ".".join(path):
             raise NotApplicable("no known-good version was found in the snapshot")
         if get_path(cr, path) == text:
-            raise NotApplicable(f"{_ref(cr)} already has {'.'.join(path)}={text}")
+            raise NothingToDo(f"{_ref(cr)} already has {'.'.join(path)}={text}")
         return PlannedChange(_ref(cr), Patch("merge", nest(path, text)), f"set {'.'.join(path)} to {text}")
     if kind == "list-add":
         return list_add(cr, op, vals, text or "")
@@ -200,7 +204,7 @@ def json_list_annotation(ctx: OpContext, cr: RawObject, op: dict[str, Any], item
         entries = [as_str(d).replace("{operator_namespace}", namespace(cr)) for d in defaults]
         kept = "the defaults"
     if item in entries:
-        raise NotApplicable(f"{_ref(cr)} annotation {key} already holds {item}")
+        raise NothingToDo(f"{_ref(cr)} annotation {key} already holds {item}")
     new = [*entries, item]
     body = {"metadata": {"annotations": {key: json.dumps(new, separators=(",", ":"))}}}
     return PlannedChange(_ref(cr), Patch("merge", body), f"add {item} to annotation {key} (keeping {kept})")
@@ -222,7 +226,7 @@ def meta_change(obj: RawObject, op: dict[str, Any], vals: dict[str, str], where:
             items[k] = text
     if not items:
         what = f"keys matching {pattern}" if pattern else ", ".join(keys)
-        raise NotApplicable(f"{_ref(obj)} needs no change to its {where} ({what})")
+        raise NothingToDo(f"{_ref(obj)} needs no change to its {where} ({what})")
     desc = ", ".join(f"{k}={v}" if v is not None else f"remove {k}" for k, v in items.items())
     return PlannedChange(_ref(obj), Patch("merge" if merge else "strategic", {"metadata": {where: items}}), desc)
 
@@ -243,7 +247,7 @@ def list_add(cr: RawObject, op: dict[str, Any], vals: dict[str, str], value: str
     cur = get_path(cr, path)
     if isinstance(cur, list):
         if value in cur:
-            raise NotApplicable(f"{_ref(cr)} {'.'.join(path)} already holds {value}")
+            raise NothingToDo(f"{_ref(cr)} {'.'.join(path)} already holds {value}")
         ptr = to_pointer(list(path))
         ops = [{"op": "test", "path": ptr, "value": cur}, {"op": "add", "path": ptr + "/-", "value": value}]
     else:
@@ -333,45 +337,65 @@ def template_annotation(ctx: OpContext, op: dict[str, Any]) -> PlannedChange:
     return PlannedChange(ctx.workload, Patch("strategic", body), f"pod template annotation {key}={value}")
 
 
-def strip_template(ctx: OpContext) -> PlannedChange:
-    """Remove what the injector wrote into the workload's own pod template (init containers, volumes, env)."""
+def strip_template(ctx: OpContext, env_pattern: str = "") -> PlannedChange:
+    """Remove what the injector wrote into the workload's own pod template (init containers, volumes, env).
+
+    What goes: the template items the fingerprint's markers recognise, plus env vars matching ``env_pattern``
+    (the rest of the agent's settings, which carry no marker of their own).
+    """
     path = TEMPLATE_PATH.get(ctx.workload.kind)
     tpl = template_of(ctx.workload_obj)
     if path is None or tpl is None:
         raise NotApplicable(f"{ctx.workload}'s pod template is not in the snapshot")
     hits = ctx.inj.detect(tpl, PodFeatures.of(tpl))
+    if not any(h.strength == "strong" for h in hits):
+        raise NothingToDo(f"{ctx.workload}'s pod template carries nothing from {ctx.inj.vendor}")
+    env_rx = re.compile(env_pattern) if env_pattern else None
     spec = as_dict(tpl.get("spec"))
     base = to_pointer(list(path)) + "/spec"
     ops: list[dict[str, Any]] = []
     removed: list[str] = []
+
+    def drop(list_path: str, items: list[Any], gone: list[int], what: str) -> None:
+        if not gone:
+            return
+        if len(gone) == len(items):
+            ops.append({"op": "remove", "path": list_path})
+        else:
+            ops.extend({"op": "remove", "path": f"{list_path}/{i}"} for i in sorted(gone, reverse=True))
+        removed.append(what)
+
     init_names = {h.name for h in hits if h.where == "init-container"}
     vol_names = {h.name for h in hits if h.where == "volume"}
-    for key, names in (("initContainers", init_names), ("volumes", vol_names)):
-        items = as_list(spec.get(key))
-        for i in reversed(range(len(items))):
-            if as_str(as_dict(items[i]).get("name")) in names:
-                ops.append({"op": "remove", "path": f"{base}/{key}/{i}"})
-                removed.append(f"{key[:-1]} {as_dict(items[i]).get('name')}")
     env_hits = {(h.container, h.name) for h in hits if h.where == "env"}
     mount_hits = {(h.container, h.name) for h in hits if h.where == "mount"}
     for ci, c in enumerate(as_list(spec.get("containers"))):
         cd = as_dict(c)
         cname = as_str(cd.get("name"))
         mounts = as_list(cd.get("volumeMounts"))
-        for i in reversed(range(len(mounts))):
-            m = as_dict(mounts[i])
-            if (cname, as_str(m.get("mountPath"))) in mount_hits or as_str(m.get("name")) in vol_names:
-                ops.append({"op": "remove", "path": f"{base}/containers/{ci}/volumeMounts/{i}"})
-                removed.append(f"mount {m.get('mountPath')} of {cname}")
+        gone = [
+            i
+            for i, m in enumerate(mounts)
+            if (cname, as_str(as_dict(m).get("mountPath"))) in mount_hits or as_dict(m).get("name") in vol_names
+        ]
+        drop(f"{base}/containers/{ci}/volumeMounts", mounts, gone, f"{len(gone)} mount(s) of {cname}")
         envs = as_list(cd.get("env"))
-        for i in reversed(range(len(envs))):
-            e = as_dict(envs[i])
-            if (cname, as_str(e.get("name"))) in env_hits:
-                ops.append({"op": "remove", "path": f"{base}/containers/{ci}/env/{i}"})
-                removed.append(f"env {e.get('name')} of {cname}")
+        gone = [
+            i
+            for i, e in enumerate(envs)
+            if (cname, as_str(as_dict(e).get("name"))) in env_hits
+            or (env_rx is not None and env_rx.search(as_str(as_dict(e).get("name"))))
+        ]
+        names = ", ".join(as_str(as_dict(envs[i]).get("name")) for i in gone)
+        drop(f"{base}/containers/{ci}/env", envs, gone, f"env {names} of {cname}")
+    for key, wanted in (("initContainers", init_names), ("volumes", vol_names)):
+        items = as_list(spec.get(key))
+        gone = [i for i, item in enumerate(items) if as_str(as_dict(item).get("name")) in wanted]
+        names = ", ".join(as_str(as_dict(items[i]).get("name")) for i in gone)
+        drop(f"{base}/{key}", items, gone, f"{key} {names}")
     if not ops:
-        raise NotApplicable(f"{ctx.workload}'s pod template carries nothing from {ctx.inj.vendor}")
-    return PlannedChange(ctx.workload, Patch("json", ops), "remove " + ", ".join(removed))
+        raise NothingToDo(f"{ctx.workload}'s pod template carries nothing from {ctx.inj.vendor}")
+    return PlannedChange(ctx.workload, Patch("json", ops), "remove " + "; ".join(removed))
 
 
 def rollback_images(ctx: OpContext, pattern: str) -> list[PlannedChange]:
@@ -380,24 +404,34 @@ def rollback_images(ctx: OpContext, pattern: str) -> list[PlannedChange]:
     out: list[PlannedChange] = []
     for kind in ("Deployment", "DaemonSet", "StatefulSet"):
         for obj in ctx.view.of_kind(kind):
-            tpl = template_of(obj)
-            conts = [as_dict(c) for c in as_list(as_dict(as_dict(tpl).get("spec")).get("containers"))]
-            if rx is None or not any(rx.search(as_str(c.get("image"))) for c in conts):
+            spec = as_dict(as_dict(template_of(obj)).get("spec"))
+            groups = {key: [as_dict(c) for c in as_list(spec.get(key))] for key in ("initContainers", "containers")}
+            if rx is None or not any(rx.search(as_str(c.get("image"))) for c in groups["containers"]):
                 continue
             previous = previous_template(ctx.view, obj)
             if previous is None:
                 continue
-            old = {as_str(as_dict(c).get("name")): as_str(as_dict(c).get("image")) for c in _containers(previous)}
-            changed = [
-                {"name": as_str(c.get("name")), "image": old[as_str(c.get("name"))]}
-                for c in conts
-                if old.get(as_str(c.get("name"))) and old[as_str(c.get("name"))] != as_str(c.get("image"))
-            ]
-            if not changed:
+            prev_spec = as_dict(previous.get("spec"))
+            fields: dict[str, Any] = {}
+            imgs: set[str] = set()
+            for key, conts in groups.items():
+                old = {
+                    as_str(as_dict(c).get("name")): as_str(as_dict(c).get("image")) for c in as_list(prev_spec.get(key))
+                }
+                changed = [
+                    {"name": as_str(c.get("name")), "image": old[as_str(c.get("name"))]}
+                    for c in conts
+                    if old.get(as_str(c.get("name"))) and old[as_str(c.get("name"))] != as_str(c.get("image"))
+                ]
+                if changed:
+                    fields[key] = changed
+                    imgs.update(c["image"] for c in changed)
+            if not fields:
                 continue
-            body = nest((*TEMPLATE_PATH[kind], "spec"), {"containers": changed})
-            imgs = sorted({c["image"] for c in changed})
-            out.append(PlannedChange(ObjectRef.of(obj), Patch("strategic", body), "image back to " + ", ".join(imgs)))
+            body = nest((*TEMPLATE_PATH[kind], "spec"), fields)
+            out.append(
+                PlannedChange(ObjectRef.of(obj), Patch("strategic", body), "image back to " + ", ".join(sorted(imgs)))
+            )
     if not out:
         raise NotApplicable("no earlier operator image was found in old ReplicaSets or ControllerRevisions")
     return out

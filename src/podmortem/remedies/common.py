@@ -74,6 +74,7 @@ class PlannedRemedy(Remedy):
     changes: list[PlannedChange] = field(default_factory=list)
     injector: str = ""
     plan_notes: list[str] = field(default_factory=list)
+    exclusion: bool = False  # it keeps the injector out of the workload's new pods (checked by plan_fix)
 
 
 def build(
@@ -88,6 +89,7 @@ def build(
     notes: list[str] | None = None,
     injector: str = "",
     plan_notes: list[str] | None = None,
+    exclusion: bool = False,
 ) -> PlannedRemedy:
     """A planned remedy; its report notes are the effect, the side effects and any further notes."""
     ch = list(changes or [])
@@ -106,6 +108,7 @@ def build(
         changes=ch,
         injector=injector,
         plan_notes=[squash(n) for n in plan_notes or [] if n],
+        exclusion=exclusion,
     )
 
 
@@ -184,7 +187,7 @@ def gitops_note(tool: str, ref: ObjectRef) -> str:
     if not tool:
         return ""
     where = {
-        "Helm": "the chart values (helm upgrade)",
+        "Helm": "the Helm release (helm upgrade with changed values, or helm rollback)",
         "Argo CD": "the Git repository Argo CD syncs from",
         "Flux": "the Git repository or HelmRelease Flux reconciles",
     }.get(tool, "its source")

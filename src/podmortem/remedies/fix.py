@@ -165,7 +165,9 @@ def _notes(index: Index, finding: Finding, remedy: Remedy, changes: list[Change]
 
 def selection_check(index: Index, finding: Finding, remedy: Remedy, changes: list[Change]) -> str:
     """Would the injector inject a pod created from the workload's template before and after the changes?"""
-    inj_id = remedy.injector if isinstance(remedy, PlannedRemedy) else ""
+    if not isinstance(remedy, PlannedRemedy) or not remedy.exclusion:
+        return ""
+    inj_id = remedy.injector
     inj = index.knowledge.injectors.get(inj_id)
     wl = finding.workload
     obj = _get(index, wl)

@@ -29,7 +29,7 @@ from podmortem.model.objects import (
     name,
     namespace,
 )
-from podmortem.remedies.changes import NotApplicable, OpContext, compute
+from podmortem.remedies.changes import NotApplicable, NothingToDo, OpContext, compute
 from podmortem.remedies.common import (
     RESOURCE,
     TEMPLATE_PATH,
@@ -367,6 +367,7 @@ class Planner:
             notes=notes,
             injector=self.inj.id,
             plan_notes=plan_notes,
+            exclusion=True,
         )
 
     def _misplaced(self, items: dict[str, str | None], meta_key: str) -> str:
@@ -484,11 +485,16 @@ class Planner:
                 values["known_good"], values["lang"] = kg
         ctx = OpContext(self.view, self.inj, self.wl, self.wl_obj, crs, values)
         changes: list[PlannedChange] = []
+        done: list[str] = []
         for op in ops:
             try:
                 changes.extend(compute(ctx, op))
+            except NothingToDo as exc:
+                done.append(str(exc))
             except NotApplicable as exc:
                 reasons.append(str(exc))
+        if ops and not changes and not reasons:
+            reasons = [f"nothing to change ({'; '.join(done)})"]
         if crs:
             cr = crs[0]
             values.update({"name": name(cr), "cr_name": name(cr), "cr_namespace": namespace(cr)})
@@ -526,17 +532,19 @@ class Planner:
                 notes.append(check)
             if check.startswith("Check failed"):
                 safety = "manual"
+        plan_notes = []
         if "known_good" in values:
-            notes.append(
+            known = (
                 f"{values['known_good']} is the newest version seen in a healthy {self.inj.vendor}-injected pod "
                 "of this snapshot that the failing pods do not run."
             )
-        plan_notes = []
+            notes.append(known)
+            plan_notes.append(known)
         for ch in changes:
             tool = managed_by(self.view.get(ch.target))
             if tool:
                 plan_notes.append(gitops_note(tool, ch.target))
-        if any(ch.target.kind == "Namespace" or ch.target != self.wl for ch in changes) and exclusion:
+        if exclusion and not touches_workload and self.inj.mutates == "pod":
             plan_notes.append(
                 "Pods that exist keep their injection: webhooks act only when a pod is created, so restart the "
                 "workload after the change."
@@ -554,6 +562,7 @@ class Planner:
             notes=notes,
             injector=self.inj.id,
             plan_notes=plan_notes,
+            exclusion=exclusion,
         )
 
     def _api(self, ref: ObjectRef) -> str:
@@ -649,10 +658,7 @@ class Planner:
                     "must be what keeps it off that node.",
                     injector=self.inj.id,
                 )
-            new = tols + [
-                {k: v for k, v in (("key", t.get("key")), ("operator", "Exists"), ("effect", t.get("effect"))) if v}
-                for t in missing
-            ]
+            new = tols + [_toleration_for(t) for t in missing]
             body = nest((*TEMPLATE_PATH["DaemonSet"], "spec"), {"tolerations": new})
             change = PlannedChange(ref, Patch("strategic", body), f"tolerate {_taints_text(missing)}")
             tool = managed_by(ds)
@@ -673,6 +679,17 @@ class Planner:
                 plan_notes=[gitops_note(tool, ref)] if tool else [],
             )
         return None
+
+
+def _toleration_for(taint: dict[str, Any]) -> dict[str, Any]:
+    """The narrowest toleration of a taint (its key, value and effect)."""
+    tol: dict[str, Any] = {"key": as_str(taint.get("key"))}
+    if taint.get("value"):
+        tol.update(operator="Equal", value=as_str(taint.get("value")))
+    else:
+        tol["operator"] = "Exists"
+    tol["effect"] = as_str(taint.get("effect"))
+    return tol
 
 
 def _taints_text(taints: list[dict[str, Any]]) -> str:

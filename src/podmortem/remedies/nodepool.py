@@ -269,6 +269,7 @@ def node_pool_remedy(planner: Planner, base: PlannedRemedy | None) -> PlannedRem
         notes=[node_text, check],
         injector=inj.id,
         plan_notes=plan_notes,
+        exclusion=base is not None,
     )
 
 
