@@ -9,12 +9,12 @@ same warm server.
 
 A control path, not part of the Kubernetes API and not recorded in the request log, reports what was served:
 
-    GET /__stats            {"requests": N, "cpu_s": ..., "rss_bytes": ...}
+    GET /__stats            {"requests": N, "cpu_s": ..., "max_rss_bytes": ...} (of the server process)
     GET /__stats?since=K    also "records": every request from the K-th on (method, path, query, status,
-                            bytes, verb, resource, user agent, handle_s: building the answer, total_s: from
-                            the request line read to the last byte written)
+                            bytes, verb, resource, user agent, start: wall-clock time.time() when it was
+                            read, handle_s: building the answer, total_s: from then to the last byte written)
 
-Usage: python bench/serve_fake.py BUNDLE --kubeconfig OUT [--port-file FILE]
+Usage: python bench/serve_fake.py BUNDLE --kubeconfig OUT
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ if (REPO / "src").is_dir():
 
 from fakeapi import FakeApiServer, RequestRecord  # noqa: E402
 from fakeapi.server import Response  # noqa: E402
-
 from podmortem.sources import open_source  # noqa: E402
 
 STATS_PATH = "/__stats"
@@ -51,7 +50,8 @@ class MeasuredServer(FakeApiServer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._local = threading.local()
-        self.timed: list[tuple[RequestRecord, float, float]] = []  # (record, handle seconds, total seconds)
+        # (record, wall-clock start, seconds building the answer, seconds from request line to last byte written)
+        self.timed: list[tuple[RequestRecord, float, float, float]] = []
 
     def _dispatch(
         self, method: str, path: str, query: dict[str, str], headers: dict[str, str], body: bytes
@@ -71,6 +71,7 @@ class MeasuredServer(FakeApiServer):
         if split.path == STATS_PATH:
             self._stats(h, dict(parse_qsl(split.query)))
             return
+        started = time.time()
         t0 = time.perf_counter()
         self._local.record = None
         self._local.handle_s = 0.0
@@ -79,7 +80,7 @@ class MeasuredServer(FakeApiServer):
         rec = self._local.record
         if rec is not None:
             with self._lock:
-                self.timed.append((rec, self._local.handle_s, total))
+                self.timed.append((rec, started, self._local.handle_s, total))
 
     def _stats(self, h: Any, query: dict[str, str]) -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -103,10 +104,11 @@ class MeasuredServer(FakeApiServer):
                     "resource": r.resource,
                     "accept": r.accept,
                     "user_agent": r.user_agent,
+                    "start": started,
                     "handle_s": round(handle, 6),
                     "total_s": round(total, 6),
                 }
-                for r, handle, total in timed[start:]
+                for r, started, handle, total in timed[start:]
             ]
         body = json.dumps(doc).encode()
         h.send_response(200)

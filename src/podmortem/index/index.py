@@ -270,18 +270,24 @@ class Index:
         return node_pool(self.nodes.get(entry.node))
 
     def injector_of_webhook(self, match: WebhookMatch | AuditMutation) -> str:
-        """The injector id a webhook belongs to, by the fingerprints' name patterns ("" if none)."""
-        for inj in self.knowledge.injectors.values():
-            hooks = inj.section("webhooks")
-            for key, value in (("configurations", match.configuration), ("webhooks", match.webhook)):
-                for pat in hooks.get(key, []) or []:
+        """The injector id a webhook belongs to ("" if none).
+
+        Configuration names are the most specific, so every fingerprint is tried on them first, then on the
+        webhook's service, then on the webhook's own name (generic ones such as ``mpod.kb.io`` come last).
+        """
+        service = match.service if isinstance(match, WebhookMatch) else ""
+        svc_name = service.split("/", 1)[-1].split("/", 1)[0] if service else ""
+        for key, value in (
+            ("configurations", match.configuration),
+            ("services", svc_name),
+            ("webhooks", match.webhook),
+        ):
+            if not value:
+                continue
+            for inj in self.knowledge.injectors.values():
+                for pat in inj.section("webhooks").get(key, []) or []:
                     if isinstance(pat, str) and re.search(pat, value):
                         return inj.id
-            service = match.service if isinstance(match, WebhookMatch) else ""
-            svc_name = service.split("/", 1)[-1].split("/", 1)[0]
-            for pat in hooks.get("services", []) or []:
-                if isinstance(pat, str) and re.search(pat, svc_name):
-                    return inj.id
         return ""
 
 

@@ -15,15 +15,16 @@ _REF_SHARED = ("kind", "namespace", "fieldPath")
 def slim(obj: RawObject) -> None:
     """Make a freshly parsed object smaller in memory; sources call it as soon as they parse each object.
 
-    Drops bookkeeping that is never evidence (``managedFields``, ``resourceVersion``s, a node's list of cached
+    Drops bookkeeping that is never evidence (``managedFields``, events' ``resourceVersion``, a node's list of cached
     images, an event's reporting-controller copies of ``source``) and shares the strings that events repeat.
     """
     kind_ = obj.get("kind")
     md = obj.get("metadata")
     if isinstance(md, dict):
         md.pop("managedFields", None)
-        md.pop("resourceVersion", None)
     if kind_ == "Event":
+        if isinstance(md, dict):
+            md.pop("resourceVersion", None)
         for key in ("reportingComponent", "reportingInstance"):
             obj.pop(key, None)
         if obj.get("eventTime") is None:

@@ -31,6 +31,7 @@ from podmortem.remedies.common import (
     dotted,
     fill,
     get_path,
+    index_cache,
     nest,
     template_of,
 )
@@ -64,7 +65,20 @@ def compute(ctx: OpContext, op: dict[str, Any]) -> list[PlannedChange]:
     kind = as_str(op.get("op"))
     target = as_str(op.get("target"))
     if kind == "rollback-images":
-        return rollback_images(ctx, as_str(op.get("image_pattern")))
+        pattern = as_str(op.get("image_pattern"))
+        if ctx.view.overrides:
+            return rollback_images(ctx, pattern)
+        cache = index_cache(ctx.view.index)
+        key = ("rollback-images", pattern)
+        if key not in cache:
+            try:
+                cache[key] = rollback_images(ctx, pattern)
+            except NotApplicable as exc:
+                cache[key] = exc
+        found = cache[key]
+        if isinstance(found, NotApplicable):
+            raise NotApplicable(str(found))
+        return list(found)
     if kind == "strip-template":
         return [strip_template(ctx, as_str(op.get("env_pattern")))]
     if kind == "set-template-annotation":
@@ -259,14 +273,18 @@ def helm_list_values(ctx: OpContext, op: dict[str, Any]) -> str:
     """``<chart value>=<JSON list>``: the list with the value added, carrying the entries the operator shows now."""
     value = fill(as_str(op.get("value")), ctx.values)
     env = as_str(op.get("env"))
-    current: list[str] = []
-    for obj in ctx.view.of_kind("Deployment"):
-        tpl = template_of(obj)
-        for c in as_list(as_dict(as_dict(tpl).get("spec")).get("containers")):
-            for e in as_list(as_dict(c).get("env")):
-                ed = as_dict(e)
-                if env and ed.get("name") == env and isinstance(ed.get("value"), str):
-                    current = _parse_list(ed["value"])
+    cache = index_cache(ctx.view.index)
+    key = ("env-list", env)
+    if key not in cache:
+        cache[key] = []
+        for obj in ctx.view.of_kind("Deployment") if env else []:
+            tpl = template_of(obj)
+            for c in as_list(as_dict(as_dict(tpl).get("spec")).get("containers")):
+                for e in as_list(as_dict(c).get("env")):
+                    ed = as_dict(e)
+                    if ed.get("name") == env and isinstance(ed.get("value"), str):
+                        cache[key] = _parse_list(ed["value"])
+    current: list[str] = list(cache[key])
     items = [*current, value] if value not in current else current
     return f"{as_str(op.get('helm_path'))}={json.dumps(items, separators=(',', ':'))}"
 
@@ -449,16 +467,29 @@ def _revision(obj: RawObject) -> int:
     return int(text) if text.isdigit() else 0
 
 
+def _children(view: View, kind: str, ns: str) -> list[RawObject]:
+    """Objects of a kind in one namespace (grouped once per snapshot when nothing is replaced)."""
+    if view.overrides:
+        return [o for o in view.of_kind(kind) if namespace(o) == ns]
+    cache = index_cache(view.index)
+    key = ("by-namespace", kind)
+    if key not in cache:
+        grouped: dict[str, list[RawObject]] = {}
+        for o in view.of_kind(kind):
+            grouped.setdefault(namespace(o), []).append(o)
+        cache[key] = grouped
+    found: list[RawObject] = cache[key].get(ns, [])
+    return found
+
+
 def revisions(view: View, obj: RawObject) -> list[tuple[int, dict[str, Any]]]:
     """``(revision, pod template)`` of a workload's recorded revisions, newest first (old ReplicaSets of a
     Deployment, ControllerRevisions of a DaemonSet or StatefulSet); the current one included."""
     uid = as_str(as_dict(obj.get("metadata")).get("uid"))
     kind = as_str(obj.get("kind"))
     revs: list[tuple[int, dict[str, Any]]] = []
-    children = view.of_kind("ReplicaSet") if kind == "Deployment" else view.of_kind("ControllerRevision")
-    for child in children:
-        if namespace(child) != namespace(obj):
-            continue
+    child_kind = "ReplicaSet" if kind == "Deployment" else "ControllerRevision"
+    for child in _children(view, child_kind, namespace(obj)):
         owners = [as_dict(r) for r in as_list(as_dict(child.get("metadata")).get("ownerReferences"))]
         if not any(r.get("uid") == uid or (r.get("kind") == kind and r.get("name") == name(obj)) for r in owners):
             continue

@@ -6,7 +6,9 @@ import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from weakref import WeakKeyDictionary
 
+from podmortem.index import Index
 from podmortem.model.findings import Patch, Remedy
 from podmortem.model.objects import ObjectRef, RawObject, annotations_of, as_dict, as_list, as_str, labels
 
@@ -51,6 +53,17 @@ GITOPS_MARKERS = (
     ("annotation", "meta.helm.sh/release-name", "", "Helm"),
     ("label", "app.kubernetes.io/managed-by", "Helm", "Helm"),
 )
+
+
+_CACHES: WeakKeyDictionary[Index, dict[Any, Any]] = WeakKeyDictionary()
+
+
+def index_cache(index: Index) -> dict[Any, Any]:
+    """Facts remedy planners compute once per snapshot (shared by every finding of a diagnosis)."""
+    cache = _CACHES.get(index)
+    if cache is None:
+        cache = _CACHES[index] = {}
+    return cache
 
 
 @dataclass

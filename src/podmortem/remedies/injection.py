@@ -40,6 +40,7 @@ from podmortem.remedies.common import (
     fill,
     get_path,
     gitops_note,
+    index_cache,
     managed_by,
     nest,
     patch_command,
@@ -49,6 +50,7 @@ from podmortem.remedies.common import (
     template_of,
     version_tuple,
 )
+from podmortem.remedies.nodepool import node_pool_remedy, tolerates
 from podmortem.remedies.patching import apply_patch
 from podmortem.remedies.selection import (
     View,
@@ -142,15 +144,22 @@ class Planner:
         images: list[str] = []
         for p in self.pods:
             images += [as_str(c.get("image")) for c in template_containers(template_of(p.pod), init=True)]
-        for kind in ("Deployment", "DaemonSet"):
-            for obj in self.view.of_kind(kind):
-                images += [as_str(c.get("image")) for c in template_containers(template_of(obj))]
         for img in images:
-            for pat in pats:
-                m = pat.search(img)
-                if m and m.groupdict().get("version"):
-                    return version_tuple(m.group("version"))
-        return ()
+            found = _match_version(pats, img)
+            if found:
+                return found
+        cache = index_cache(self.index)
+        key = ("operator-version", self.inj.id)
+        if key not in cache:
+            cache[key] = ()
+            for kind in ("Deployment", "DaemonSet"):
+                for obj in self.view.of_kind(kind):
+                    for c in template_containers(template_of(obj)):
+                        found = _match_version(pats, as_str(c.get("image")))
+                        if found and not cache[key]:
+                            cache[key] = found
+        out: tuple[int, ...] = cache[key]
+        return out
 
     def version_text(self) -> str:
         """The injector's operator version found in the snapshot ("" when unknown)."""
@@ -163,8 +172,11 @@ class Planner:
     def injected_values(self, pod: RawObject) -> list[tuple[str, str]]:
         """``(lang, version)`` pairs a pod shows for this injector (from its init containers)."""
         out: list[tuple[str, str]] = []
+        inits = as_list(as_dict(pod.get("spec")).get("initContainers"))
+        if not inits:
+            return out
         sources = [as_dict(s) for s in as_list(as_dict(self.inj.raw.get("versions")).get("injected"))]
-        for c in template_containers(template_of(pod), init=True):
+        for c in (as_dict(x) for x in inits):
             cname = as_str(c.get("name"))
             for src in sources:
                 lang = ""
@@ -195,6 +207,21 @@ class Planner:
                         out.append((lang, tag.split(":", 1)[1]))
         return out
 
+    def _healthy_versions(self) -> list[tuple[str, str, str, str]]:
+        """``(created, lang, version, pod)`` of every healthy pod this injector injected (once per snapshot)."""
+        cache = index_cache(self.index)
+        key = ("healthy-versions", self.inj.id)
+        if key not in cache:
+            out: list[tuple[str, str, str, str]] = []
+            for p in self.index.pods:
+                if not p.looks_healthy:
+                    continue
+                # the version sources name the injector's own init containers, so a value is proof enough
+                out += [(created(p.pod), lang, v, p.name) for lang, v in self.injected_values(p.pod)]
+            cache[key] = out
+        result: list[tuple[str, str, str, str]] = cache[key]
+        return result
+
     def known_good(self) -> tuple[str, str] | None:
         """The agent version seen in healthy pods of this injector that the failing pods do not run.
 
@@ -216,15 +243,11 @@ class Planner:
             served = get_path(cr, dotted(active)) if active else None
             if isinstance(served, str) and served:
                 bad.add(served)
-        found: list[tuple[str, str, str]] = []
-        for p in self.index.pods:
-            if p.name in failing or self.inj.id not in p.injections:
-                continue
-            if p.health.phase != "Running" or p.health.failing_containers:
-                continue
-            for lang, v in self.injected_values(p.pod):
-                if v not in bad and (not langs or lang in langs):
-                    found.append((created(p.pod), v, lang))
+        found = [
+            (when, v, lang)
+            for when, lang, v, pod in self._healthy_versions()
+            if pod not in failing and v not in bad and (not langs or lang in langs)
+        ]
         if found:
             found.sort(reverse=True)
             self.known = (found[0][1], found[0][2])
@@ -247,8 +270,6 @@ class Planner:
             pins = [self.entry(as_dict(e), exclusion=False) for e in as_list(self.inj.raw.get("pin"))]
             out.extend(r for r in pins if r is not None)
         if excl.get("node_pool_plan") and not down:
-            from podmortem.remedies.nodepool import node_pool_remedy
-
             base = next((r for r in pods if r.changes), None) or next(
                 (r for r in namespaced if r is not None and r.changes), None
             )
@@ -577,14 +598,30 @@ class Planner:
                 out.append({"op": op, "target": "namespace", **kv})
         return out
 
+    def _helm_release(self) -> tuple[str, str]:
+        """The Helm release (name, namespace) of the injector's operator, from its Deployment's annotations."""
+        cache = index_cache(self.index)
+        key = ("helm-release", self.inj.id)
+        if key not in cache:
+            cache[key] = ("", "")
+            for obj in self.view.of_kind("Deployment"):
+                ann = annotations_of(obj)
+                if not ann.get("meta.helm.sh/release-name"):
+                    continue
+                imgs = [as_str(c.get("image")) for c in template_containers(template_of(obj))]
+                if any(self._is_operator_image(i) for i in imgs):
+                    cache[key] = (
+                        ann["meta.helm.sh/release-name"],
+                        ann.get("meta.helm.sh/release-namespace") or namespace(obj),
+                    )
+                    break
+        found: tuple[str, str] = cache[key]
+        return found
+
     def _helm_commands(self, ctx: OpContext) -> list[str]:
-        release, ns = "<release>", self.values["cr_namespace"]
-        for obj in self.view.of_kind("Deployment"):
-            ann = annotations_of(obj)
-            imgs = [as_str(c.get("image")) for c in template_containers(template_of(obj))]
-            if ann.get("meta.helm.sh/release-name") and any(self._is_operator_image(i) for i in imgs):
-                release = ann["meta.helm.sh/release-name"]
-                ns = ann.get("meta.helm.sh/release-namespace") or namespace(obj)
+        release, ns = self._helm_release()
+        release = release or "<release>"
+        ns = ns or self.values["cr_namespace"]
         out = [f"helm -n {ns} get values {release} -o yaml"]
         for frag in ctx.helm_values:
             path, _, items = frag.partition("=")
@@ -629,8 +666,6 @@ class Planner:
         node = self.index.nodes.get(node_name)
         if not driver or node is None:
             return None
-        from podmortem.remedies.nodepool import tolerates
-
         taints = [as_dict(t) for t in as_list(as_dict(node.get("spec")).get("taints"))]
         for ds in self.view.of_kind("DaemonSet"):
             tpl = template_of(ds)
@@ -679,6 +714,14 @@ class Planner:
                 plan_notes=[gitops_note(tool, ref)] if tool else [],
             )
         return None
+
+
+def _match_version(patterns: list[re.Pattern[str]], image: str) -> tuple[int, ...]:
+    for pat in patterns:
+        m = pat.search(image)
+        if m and m.groupdict().get("version"):
+            return version_tuple(m.group("version"))
+    return ()
 
 
 def _toleration_for(taint: dict[str, Any]) -> dict[str, Any]:

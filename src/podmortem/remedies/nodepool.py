@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from podmortem.index import PodEntry
 from podmortem.index.nodes import POOL_LABELS
 from podmortem.index.webhooks import webhooks_for_pod
 from podmortem.model.findings import Patch
@@ -24,6 +25,7 @@ from podmortem.remedies.common import (
     build,
     get_path,
     gitops_note,
+    index_cache,
     nest,
     patch_command,
     rollout_commands,
@@ -349,15 +351,28 @@ def _webhook_notes(planner: Planner, view: View, tpl: dict[str, Any]) -> list[st
     return out
 
 
+def _pods_by_node(planner: Planner) -> dict[str, list[PodEntry]]:
+    cache = index_cache(planner.index)
+    if "pods-by-node" not in cache:
+        by: dict[str, list[PodEntry]] = {}
+        for p in planner.index.pods:
+            by.setdefault(p.node, []).append(p)
+        cache["pods-by-node"] = by
+    out: dict[str, list[PodEntry]] = cache["pods-by-node"]
+    return out
+
+
 def _shared_pool_notes(planner: Planner, nodes: list[RawObject], pool: str) -> list[str]:
-    names = {name(n) for n in nodes}
-    others: set[str] = set()
-    for p in planner.index.pods:
-        if p.node not in names or p.owner.workload == planner.wl:
+    by_node = _pods_by_node(planner)
+    refs: set[ObjectRef] = set()
+    for p in (p for n in nodes for p in by_node.get(name(n), [])):
+        own = p.owner
+        if own.workload == planner.wl or own.workload.kind == "DaemonSet":
             continue
-        if p.owner.workload.kind == "DaemonSet" or (p.owner.controller and p.owner.controller.kind == "DaemonSet"):
+        if own.controller is not None and own.controller.kind == "DaemonSet":
             continue
-        others.add(str(p.owner.workload))
+        refs.add(own.workload)
+    others = {str(r) for r in refs}
     if not others:
         return []
     listed = sorted(others)

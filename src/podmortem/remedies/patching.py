@@ -225,6 +225,22 @@ def _remove(doc: Any, tokens: list[str], path: str) -> tuple[Any, Any]:
     raise PatchError(f"{path}: the parent is not an object or array")
 
 
+def _replace(doc: Any, tokens: list[str], value: Any, path: str) -> Any:
+    if not tokens:
+        return value
+    parent = _resolve(doc, tokens[:-1], path)
+    last = tokens[-1]
+    if isinstance(parent, dict):
+        if last not in parent:
+            raise PatchError(f"{path}: {last!r} does not exist")
+        parent[last] = value  # in place: the key keeps its position
+    elif isinstance(parent, list):
+        parent[_index(parent, last, path, allow_end=False)] = value
+    else:
+        raise PatchError(f"{path}: the parent is not an object or array")
+    return doc
+
+
 def json_patch(doc: Any, ops: list[Any]) -> Any:
     """Apply RFC 6902 operations in order (add, remove, replace, move, copy, test)."""
     for op in ops:
@@ -239,9 +255,7 @@ def json_patch(doc: Any, ops: list[Any]) -> Any:
         elif kind == "remove":
             doc, _ = _remove(doc, tokens, path)
         elif kind == "replace":
-            if tokens:
-                doc, _ = _remove(doc, tokens, path)
-            doc = _add(doc, tokens, copy.deepcopy(op.get("value")), path)
+            doc = _replace(doc, tokens, copy.deepcopy(op.get("value")), path)
         elif kind in ("move", "copy"):
             src = op.get("from")
             if not isinstance(src, str):

@@ -46,10 +46,10 @@ class View:
 
     def of_kind(self, kind: str) -> list[RawObject]:
         """All objects of a kind, replaced ones swapped in."""
-        out = []
-        for obj in self.index.snap.of_kind(kind):
-            out.append(self.overrides.get(ObjectRef.of(obj), obj))
-        return out
+        objs = self.index.snap.of_kind(kind)
+        if not self.overrides or not any(ref.kind == kind for ref in self.overrides):
+            return objs
+        return [self.overrides.get(ObjectRef.of(obj), obj) for obj in objs]
 
     def get(self, ref: ObjectRef) -> RawObject | None:
         """One object (its replacement when there is one)."""
@@ -251,6 +251,16 @@ def decide(view: View, inj: Injector, template: dict[str, Any], ns: str, *, cont
             return cr
         return Verdict(True, f"no {crd.get('kind') or 'configuration'} in the snapshot says {inj.vendor} leaves it")
 
+    host = [as_str(m) for m in as_list(crd.get("host_injecting_modes"))]
+    for host_cr in custom_resources(view, crd) if host else []:
+        mode_ = cr_mode(host_cr, crd)
+        if mode_ in host:
+            who = f"{host_cr.get('kind')} {namespace(host_cr)}/{name(host_cr)}"
+            return Verdict(
+                True,
+                f"{who} runs in {mode_}: the host agent injects every process on the nodes it runs on, whatever the "
+                "pod or namespace says",
+            )
     gate = _webhook_gate(view, inj, template, t_labels, t_ann, ns, ns_labels, ns_known)
     if gate is not None:
         return gate

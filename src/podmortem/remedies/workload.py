@@ -103,8 +103,8 @@ def _limits_seen(facts: WorkloadFacts, cname: str, image: str) -> list[tuple[flo
                     if n:
                         out.append((n, q, f"revision {rev} of {facts.wl}"))
     repo = image.split("@", 1)[0].rsplit(":", 1)[0] if image else ""
-    for p in facts.index.pods:
-        if p.owner.workload == facts.wl or p.health.phase != "Running" or p.health.failing_containers:
+    for p in facts.index.pods_with_image(image) if image else []:
+        if p.owner.workload == facts.wl or not p.looks_healthy:
             continue
         for c in template_containers(template_of(p.pod)):
             img = as_str(c.get("image"))
@@ -238,8 +238,8 @@ def probe_remedy(facts: WorkloadFacts) -> PlannedRemedy:
     image = as_str(spec.get("image"))
     ready = [
         s
-        for p in facts.index.pods
-        if cname in {c.name for c in p.health.containers} and image in p.images
+        for p in (facts.index.pods_with_image(image) if image else [])
+        if image in p.images
         for s in [_ready_seconds(p, cname)]
         if s is not None
     ]
@@ -262,11 +262,11 @@ def probe_remedy(facts: WorkloadFacts) -> PlannedRemedy:
     budget = min(max(observed * PROBE_MARGIN, window * PROBE_MARGIN), PROBE_MAX_SECONDS)
     threshold = max(math.ceil(budget / period), 1)
     handler = {k: copy.deepcopy(base[k]) for k in PROBE_HANDLERS if k in base}
-    title_probe = "a startupProbe" if not startup else "a longer startupProbe"
+    title_probe = "add a startupProbe" if not startup else "lengthen its startupProbe"
     if not handler:
         return build(
             rid,
-            f"give {cname} time to start: add {title_probe}",
+            f"give {cname} time to start: {title_probe}",
             "manual",
             effect=f"{cname} has no probe handler to copy; add a startupProbe that checks what the liveness "
             "probe checks.",
@@ -291,7 +291,7 @@ def probe_remedy(facts: WorkloadFacts) -> PlannedRemedy:
             "The probe got an HTTP error status, not a timeout: the app answers but reports itself unhealthy. A "
             "startup probe only postpones the kill; check the health endpoint and what it depends on."
         )
-    title = f"give {cname} time to start: add {title_probe} ({threshold} x {period} s)"
+    title = f"give {cname} time to start: {title_probe} ({threshold} x {period} s)"
     if change is None:
         return build(rid, title, "manual", effect=f"Recreate the {facts.wl.kind} with {how}.", notes=notes)
     return build(
