@@ -24,6 +24,8 @@ Obj = dict[str, Any]
 _CRASH_IMAGE_MARK = "/azp-agent:"
 _PRELOAD_MARK = "liboneagentproc.so"
 
+MAX_RESTARTS = 4  # restarts played before the pod is left waiting in CrashLoopBackOff
+
 _CRASHING_POD_JQ = (
     '[.spec.containers[] | select((.image | contains("' + _CRASH_IMAGE_MARK + '")) and '
     'any(.env[]?; .name == "LD_PRELOAD" and ((.value // "") | contains("' + _PRELOAD_MARK + '"))))]'
@@ -109,6 +111,7 @@ _CRASHED_CONTAINER = """\
 {{ $n := add1 (get $prev .name) }}
 {{ $backoff := index (list "10s" "20s" "40s" "1m20s" "2m40s" "5m0s") (min 5 (sub $n 1)) }}
 {{ $cid := printf "containerd://%s" (sha256sum (printf "%s/%s/%d" $uid .name $n)) }}
+{{ $who := printf "container=%s pod=%s_%s(%s)" .name $pod $ns $uid }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
   imageID: {{ printf "%s@sha256:%s" (regexReplaceAll ":[^:/]*$" .image "") (sha256sum .image) | Quote }}
@@ -126,12 +129,14 @@ _CRASHED_CONTAINER = """\
   state:
     waiting:
       reason: CrashLoopBackOff
-      message: {{ printf "back-off %s restarting failed container=%s pod=%s_%s(%s)" $backoff .name $pod $ns $uid | Quote }}
+      message: {{ printf "back-off %s restarting failed %s" $backoff $who | Quote }}
 """
 
 _POD_RUNNING = (
     _TIMES
     + """\
+{{ $initDone = $now }}
+{{ $runningSince := $now }}
 conditions:
 - type: PodReadyToStartContainers
   status: "True"
@@ -164,6 +169,7 @@ startTime: {{ $now | Quote }}
 _POD_CRASHLOOP = (
     _TIMES
     + """\
+{{ $runningSince := $initDone }}
 {{ $pod := .metadata.name }}
 {{ $ns := .metadata.namespace }}
 {{ $bad := list }}
@@ -309,17 +315,15 @@ daemonEndpoints:
 """
 
 
-def _stage(name: str, kind: str, selector: list[Obj], steps: list[Obj]) -> Obj:
-    return {
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Stage",
-        "metadata": {"name": name},
-        "spec": {
-            "resourceRef": {"apiGroup": "v1", "kind": kind},
-            "selector": {"matchExpressions": selector},
-            "steps": steps,
-        },
+def _stage(name: str, kind: str, selector: list[Obj], steps: list[Obj], delay_ms: tuple[int, int] | None = None) -> Obj:
+    spec: Obj = {
+        "resourceRef": {"apiGroup": "v1", "kind": kind},
+        "selector": {"matchExpressions": selector},
+        "steps": steps,
     }
+    if delay_ms:
+        spec["delay"] = {"durationMilliseconds": delay_ms[0], "jitterDurationMilliseconds": delay_ms[1]}
+    return {"apiVersion": "kwok.x-k8s.io/v1alpha1", "kind": "Stage", "metadata": {"name": name}, "spec": spec}
 
 
 def _jq(key: str, op: str, values: list[str] | None = None) -> Obj:
@@ -362,6 +366,27 @@ def kwok_documents(log_dir: Path) -> list[Obj]:
                 {"apply": {"template": _BACKOFF_EVENT}},
                 {"patch": {**status_patch["patch"], "template": _POD_CRASHLOOP}},
             ],
+            delay_ms=(2000, 2500),
+        ),
+        # the kubelet restarts it after the back-off and it crashes again (a few times, then it is left waiting)
+        _stage(
+            "pod-dotnet-profiler-restart",
+            "Pod",
+            [
+                _jq(".metadata.deletionTimestamp", "DoesNotExist"),
+                _jq(".status.phase", "In", ["Running"]),
+                _jq(
+                    '[.status.containerStatuses[]? | select(.state.waiting.reason == "CrashLoopBackOff"'
+                    f" and .restartCount < {MAX_RESTARTS})] | length > 0",
+                    "In",
+                    ["true"],
+                ),
+            ],
+            [
+                {"apply": {"template": _BACKOFF_EVENT}},
+                {"patch": {**status_patch["patch"], "template": _POD_CRASHLOOP}},
+            ],
+            delay_ms=(3000, 4000),
         ),
         _stage(
             "pod-delete",

@@ -838,6 +838,7 @@ class FakeApiServer:
                     f"the name of the object ({md.get('name')}) does not match the name on the URL ({name})",
                 )
             )
+        _omit_empty_maps(result)  # as Go's omitempty does when the API server encodes the object
         sent_rv = md.get("resourceVersion")
         if sent_rv not in (None, "", str(entry.rv)) or self._take(self.faults.conflicts, ctx.fault_keys):
             raise self._conflict(info, name)
@@ -954,3 +955,19 @@ def _kubelet_log_problem(pod: dict[str, Any], name: str, container: str, previou
             return f'container "{container}" in pod "{name}" is waiting to start: trying and failing to pull image'
         return f'container "{container}" in pod "{name}" is waiting to start: {reason}'
     return f'container "{container}" in pod "{name}" is waiting to start - no logs yet'
+
+
+def _omit_empty_maps(obj: Any) -> None:
+    """Drop the empty labels/annotations maps a patch can leave (the real server's omitempty does the same)."""
+    if isinstance(obj, dict):
+        md = obj.get("metadata")
+        if isinstance(md, dict):
+            for key in ("labels", "annotations"):
+                if md.get(key) == {}:
+                    del md[key]
+        for value in obj.values():
+            if isinstance(value, (dict, list)):
+                _omit_empty_maps(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            _omit_empty_maps(item)

@@ -185,6 +185,29 @@ class ApiClient:
             raise ApiError(200, "InvalidResponse", path, "the answer is not a JSON object")
         return doc
 
+    def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """Send ``body`` as JSON with ``method`` (PATCH, POST, PUT) and decode the JSON object answered.
+
+        Only the fix step (``remedies/apply.py``) writes; everything else in podmortem reads.
+        """
+        data = json.dumps(body).encode() if body is not None else None
+        raw = self._request(method, path, params, "application/json", data, content_type)
+        try:
+            doc = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ApiError(200, "InvalidResponse", path, "the answer is not JSON") from exc
+        if not isinstance(doc, dict):
+            raise ApiError(200, "InvalidResponse", path, "the answer is not a JSON object")
+        return doc
+
     def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """GET ``path`` as text (container logs), decoded as UTF-8 with replacement characters."""
         return self._get(path, params, "*/*").decode("utf-8", "replace")
@@ -351,6 +374,17 @@ class ApiClient:
         return min(base * (0.5 + random.random() / 2), self.max_backoff)
 
     def _get(self, path: str, params: Mapping[str, str] | None, accept: str) -> bytes:
+        return self._request("GET", path, params, accept)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        accept: str,
+        payload: bytes | None = None,
+        content_type: str | None = None,
+    ) -> bytes:
         if self._closed:
             raise RuntimeError("ApiClient is closed")
         url = self._prefix + quote(path, safe="/:@!$&'()*+,;=-._~")
@@ -363,13 +397,15 @@ class ApiClient:
             if creds.expired():
                 creds = self._credentials()
             headers = {"Accept": accept, "User-Agent": USER_AGENT, "Accept-Encoding": "gzip"}
+            if content_type:
+                headers["Content-Type"] = content_type
             if creds.token:
                 headers["Authorization"] = f"Bearer {creds.token}"
             retry_after: float | None = None
             slot: _Slot | None = None
             try:
                 slot = self._acquire(creds)
-                slot.conn.request("GET", url, headers=headers)
+                slot.conn.request(method, url, body=payload, headers=headers)
                 resp = slot.conn.getresponse()
                 raw = resp.read()
             except TimeoutError as exc:
@@ -379,7 +415,7 @@ class ApiClient:
                     attempt += 1
                     self.stats.add_retry()
                     continue
-                raise self._unreachable(f"GET {path} timed out after {self.timeout:g}s", timeout=True) from exc
+                raise self._unreachable(f"{method} {path} timed out after {self.timeout:g}s", timeout=True) from exc
             except _DROPPED as exc:
                 # a keep-alive connection the server closed, or a reset: retry on a fresh connection
                 _discard(slot)
@@ -418,7 +454,8 @@ class ApiClient:
                 refreshed = True
                 creds = self._credentials(refresh=True)
                 continue
-            if status in _RETRY_STATUS and attempt < self.retries:
+            # A write is retried only when the server says it did not process it (429); a 5xx may have applied it.
+            if status in _RETRY_STATUS and attempt < self.retries and (method == "GET" or status == 429):
                 retry_after = _retry_after(resp.getheader("Retry-After"))
                 time.sleep(self._delay(attempt, retry_after))
                 attempt += 1
