@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from fakeapi import FakeApiServer
 
+from fakeapi import FakeApiServer
 from podmortem.cli.main import cli
 from podmortem.index import Index
 from podmortem.remedies.apply import ApplyError, Conflict, apply_plan

@@ -297,7 +297,7 @@ def undo_backup(
             raise ApplyError(f"the server-side dry run of restoring {ref} failed: {exc}") from exc
     if dry_run_only:
         return [r for r, _, _, _ in steps]
-    for ref, path, body, ctype in steps:
+    for _ref, path, body, ctype in steps:
         client.request_json("PATCH", path, params={"fieldManager": FIELD_MANAGER}, body=body, content_type=ctype)
     return [r for r, _, _, _ in steps]
 
