@@ -166,7 +166,7 @@ startTime: {{ $now | Quote }}
 """
 )
 
-_POD_CRASHLOOP = (
+_CRASHLOOP_VARS = (
     _TIMES
     + """\
 {{ $runningSince := $initDone }}
@@ -176,6 +176,23 @@ _POD_CRASHLOOP = (
 {{ range .spec.containers }}"""
     + _CRASH_DECISION
     + """{{ if $crash }}{{ $bad = append $bad .name }}{{ end }}{{ end }}
+"""
+)
+
+_CRASHLOOP_CONTAINERS = (
+    "containerStatuses:\n{{ range .spec.containers }}"
+    + _CRASH_DECISION
+    + "\n{{ if $crash }}\n"
+    + _CRASHED_CONTAINER
+    + "{{ else }}\n"
+    + _RUNNING_CONTAINER
+    + "{{ end }}\n{{ end }}\n"
+)
+
+# The first crash: the pod starts, its init container completes, the agent container dies and waits.
+_POD_CRASHLOOP = (
+    _CRASHLOOP_VARS
+    + """\
 conditions:
 - type: PodReadyToStartContainers
   status: "True"
@@ -199,19 +216,16 @@ conditions:
   message: {{ printf "containers with unready status: [%s]" (join " " $bad) | Quote }}
 """
     + _INIT_STATUSES
-    + "containerStatuses:\n{{ range .spec.containers }}"
-    + _CRASH_DECISION
-    + "\n{{ if $crash }}\n"
-    + _CRASHED_CONTAINER
-    + "{{ else }}\n"
-    + _RUNNING_CONTAINER
-    + "{{ end }}\n{{ end }}\n"
+    + _CRASHLOOP_CONTAINERS
     + _IPS
     + """\
 phase: Running
 startTime: {{ $now | Quote }}
 """
 )
+
+# Each later crash only changes the container statuses.
+_POD_RESTART = _CRASHLOOP_VARS + _CRASHLOOP_CONTAINERS
 
 
 def _crash_logs_apply(crash_log: Path, generic_log: Path) -> str:
@@ -384,7 +398,7 @@ def kwok_documents(log_dir: Path) -> list[Obj]:
             ],
             [
                 {"apply": {"template": _BACKOFF_EVENT}},
-                {"patch": {**status_patch["patch"], "template": _POD_CRASHLOOP}},
+                {"patch": {**status_patch["patch"], "template": _POD_RESTART}},
             ],
             delay_ms=(3000, 4000),
         ),
