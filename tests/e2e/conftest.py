@@ -1,9 +1,10 @@
 """End-to-end tests on a real control plane (kube-apiserver, controller manager, scheduler, etcd) with kwok fake
 nodes: the seed case replayed through the API, then podmortem run against it like a user would.
 
-They are not part of the default ``pytest`` run (they need the binaries of ``e2e/build.sh`` and take a minute or
-more). Run them with ``pytest tests/e2e`` or ``pytest -m e2e``; without the binaries every test is skipped with
-one reason. ``PODMORTEM_E2E_KEEP=1`` keeps the cluster folder (logs, kubeconfig) after the session.
+They are not part of the default ``pytest`` run (they need the binaries of ``e2e/build.sh``, whose first build
+takes minutes). Run them with ``pytest tests/e2e`` or ``pytest -m e2e``; without the binaries every test is
+skipped, and the summary shows that as one line with the reason. ``PODMORTEM_E2E_KEEP=1`` keeps the cluster
+folder (logs, kubeconfig) after the session.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,15 +74,33 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"SKIPPING ALL E2E TESTS: {reason}" if reason else f"e2e: control-plane binaries in {binary_dir()}"
 
 
+def _mine(item: pytest.Item) -> bool:
+    return _HERE in Path(str(item.fspath)).resolve().parents
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    mine = [i for i in items if _HERE in Path(str(i.fspath)).resolve().parents]
-    if not mine:
-        return
-    reason = _skip_reason()
-    for item in mine:
-        item.add_marker(pytest.mark.e2e)
+    for item in items:
+        if _mine(item):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Skipping here (not with a marker or in the fixture) reports every test at this one place, so the summary
+    # shows a single line with the count and the reason.
+    if _mine(item):
+        reason = _skip_reason()
         if reason:
-            item.add_marker(pytest.mark.skip(reason=reason))
+            pytest.skip(reason)
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    # Without -rs the skip reason would not be printed at all: say it once, loudly.
+    chars = str(getattr(config.option, "reportchars", "") or "")
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "test_e2e_" in str(r.nodeid)]
+    reason = _SKIP_REASON
+    if reason and skipped and not set(chars) & {"s", "a", "A"}:
+        terminalreporter.write_line(f"E2E SKIPPED ({len(skipped)} tests): {reason}", yellow=True, bold=True)
 
 
 # --- the session cluster ---------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ import yaml
 
 from podmortem.model.objects import annotations_of, as_dict, as_list, as_str, containers, labels, spec
 
+# libyaml when PyYAML was built with it (much faster), else the pure-Python loader; both are safe loaders.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class KnowledgeError(Exception):
     """A knowledge file is missing, malformed or does not validate."""
@@ -236,7 +239,7 @@ def _read_dir(sub: str, schema_name: str) -> list[tuple[str, dict[str, Any]]]:
             continue
         where = f"{sub}/{entry.name}"
         try:
-            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise KnowledgeError(f"{where}: not valid YAML: {exc}") from exc
         errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))

@@ -13,6 +13,9 @@ import yaml
 from podmortem.model.findings import Evidence, Finding
 from podmortem.rules.context import WorkloadContext
 
+# libyaml when PyYAML was built with it (much faster), else the pure-Python loader; both are safe loaders.
+_YAML_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 # Tiers: a lower tier claims a failing container first. State facts (OOMKilled, image pull, missing config)
 # beat log signatures, which beat correlations and the fallback.
 TIER_STATE = 1
@@ -84,7 +87,7 @@ def catalog() -> dict[str, dict[str, Any]]:
         return out
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            data = yaml.safe_load(entry.read_text(encoding="utf-8"))
+            data = yaml.load(entry.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
             if isinstance(data, dict) and isinstance(data.get("id"), str):
                 out[data["id"]] = data
     return out

@@ -109,6 +109,35 @@ def _exit_code_link(f: Failure) -> tuple[str, SignatureMatch, InjectionLink | No
     return None
 
 
+def with_siblings(ctx: WorkloadContext, fails: list[Failure]) -> tuple[list[Failure], list[Failure]]:
+    """Add the failures of the same container whose logs were not read but that end the same way.
+
+    Live reads are capped (``--max-log-containers``): a cause read in one pod's log covers the other pods of the
+    workload whose same container stops with the same exit code and reason.
+    """
+    seen = {id(f) for f in fails}
+    shapes = {(f.container, f.state.exit_code, f.state.reason) for f in fails}
+    extra = [
+        f
+        for f in ctx.failures
+        if id(f) not in seen and not f.logs and (f.container, f.state.exit_code, f.state.reason) in shapes
+    ]
+    return fails + extra, extra
+
+
+def unread_evidence(unread: list[Failure]) -> Evidence:
+    """Evidence that names the pods whose logs were not read but which fail the same way."""
+    names = sorted({f.pod.name for f in unread})
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return Evidence(
+        "state",
+        f"{len(names)} more pods ({shown}) stop the same way (exit code {unread[0].state.exit_code}); their logs "
+        "were not read",
+        "",
+        0.0,
+    )
+
+
 def classified(ctx: WorkloadContext, rule_id: str) -> list[tuple[Failure, SignatureMatch, InjectionLink | None]]:
     out = []
     for f in ctx.failures:
@@ -125,7 +154,7 @@ def _injection_rule(ctx: WorkloadContext, rule_id: str) -> Iterator[Candidate]:
     f, m, link = items[0]
     sig = m.signature
     kb = ctx.index.knowledge
-    fails = [i[0] for i in items]
+    fails, unread = with_siblings(ctx, [i[0] for i in items])
     if link is None:
         # The text names an agent, but no injector's mutation was found in the pod.
         bare = [log_evidence(f, m, 0.5 * sig.specificity), exit_evidence(f, kb, 0.1)]
@@ -171,6 +200,8 @@ def _injection_rule(ctx: WorkloadContext, rule_id: str) -> Iterator[Candidate]:
     ]
     for x in supporting[:2]:
         ev.append(log_evidence(f, x, 0.1))
+    if unread:
+        ev.append(unread_evidence(unread))
     pods_failing = len({x.pod.name for x in fails})
     injected_pods = [p for p in ctx.workload.pods if inj.id in p.injections]
     if pods_failing > 1:
@@ -254,11 +285,14 @@ def _plain_rule(ctx: WorkloadContext, rule_id: str, title_fmt: str) -> Iterator[
                 0.0,
             )
         )
+    fails, unread = with_siblings(ctx, [i[0] for i in items])
+    if unread:
+        ev.append(unread_evidence(unread))
     yield candidate(
         ctx,
         rule_id,
         TIER_LOG,
-        [i[0] for i in items],
+        fails,
         title_fmt.format(container=f.container, title=sig.title.rstrip(".")),
         " ".join(f"{f.container} fails: {sig.title.rstrip('.')}. {first_sentences(sig.explanation, 3)}".split()),
         ev,
