@@ -1,4 +1,4 @@
-"""A cause read in one pod's log covers the workload's other pods that stop the same way but whose logs were not read."""
+"""A cause read in one pod's log covers the other pods that stop the same way but whose logs were not read."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ SEED = Path(__file__).resolve().parents[2] / "examples" / "aks-azure-pipelines-d
 
 def test_pods_without_logs_join_the_cause_found_in_one_log() -> None:
     snap = open_source(str(SEED))
-    keys = sorted(k for k in snap.logs if k.container == "azp-agent" and k.pod.startswith("azure-devops-agent-6d9f"))
+    keys = sorted(
+        (k for k in snap.logs if k.container == "azp-agent" and k.pod.startswith("azure-devops-agent-6d9f")),
+        key=lambda k: (k.pod, k.previous),
+    )
     keep = keys[0].pod
     for k in keys:
         if k.pod != keep:
