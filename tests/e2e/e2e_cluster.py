@@ -443,7 +443,7 @@ class Cluster:
             if p.popen.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.popen.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 8
         for p in reversed(self.procs):
             try:
                 p.popen.wait(timeout=max(0.1, deadline - time.monotonic()))

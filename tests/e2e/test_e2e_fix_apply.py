@@ -1,6 +1,7 @@
 """`podmortem fix --apply --wait` and `podmortem undo` on the live cluster: the first safe fix (exclude the agent
 container from Dynatrace injection on the pod template) rolls out, the new pods are not injected and run, and the
-undo brings the injection — and the crash loop — back.
+undo brings the injection — and the crash loop — back (the rollout of the undo stalls on its first crashing pod,
+as a real one does).
 
 Skipped (with that reason) while `podmortem --help` does not list `fix` and `undo`."""
 
@@ -11,7 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_scenario import E2E, is_injected
+from e2e_scenario import E2E, is_crashlooping, is_injected
 from e2e_seed import agent_deployment
 
 EXCLUDE = "container.inject.dynatrace.com/azp-agent"
@@ -63,6 +64,14 @@ def test_fix_apply_wait_then_undo(e2e: E2E, tmp_path: Path) -> None:
     proc = e2e.podmortem("undo", files[0], "--kubeconfig", kc, timeout=300)
     assert proc.returncode == 0, (proc.returncode, proc.stderr)
     assert EXCLUDE not in _template_annotations(e2e, ns, name)
-    pods = e2e.wait_pods(ns, f"app={name}", 2, "crashloop")
-    assert all(is_injected(p) for p in pods)
+    # the rollout back stalls as a real one does: the first injected pod crash-loops, the fixed ones keep running
+    crashing = e2e.kube.wait_for(
+        "an injected, crash-looping pod after the undo",
+        lambda: [p for p in e2e.pods(ns, f"app={name}") if is_injected(p) and is_crashlooping(p, "azp-agent")],
+        timeout=120,
+    )
+    doc = e2e.diagnose_live("-n", ns)
+    found = [f for f in doc["findings"] if f["workload"]["name"] == name]
+    assert found and found[0]["rule"] == "injection.clr-profiler", [f["rule"] for f in doc["findings"]]
+    assert crashing[0]["metadata"]["name"] in found[0]["pods"]
     e2e.delete_namespace(ns)

@@ -6,6 +6,7 @@ the injection there."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from e2e_scenario import E2E, is_injected
@@ -28,7 +29,7 @@ def dedicated_agent_pool(e2e: E2E) -> Iterator[list[str]]:
         e2e.kube.patch("Node", name, {"spec": {"taints": taints or None}}, kind_merge=True)
 
 
-def _node_of(pods: list[dict]) -> set[str]:  # type: ignore[type-arg]
+def _node_of(pods: list[dict[str, Any]]) -> set[str]:
     return {p["spec"]["nodeName"] for p in pods}
 
 

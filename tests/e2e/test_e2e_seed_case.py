@@ -30,7 +30,8 @@ def seed(e2e: E2E) -> Iterator[E2E]:
 
 
 def _finding(doc: dict[str, Any], name: str) -> dict[str, Any]:
-    hits = [f for f in doc["findings"] if f["workload"]["name"] == name and f["workload"]["namespace"] == AGENT_NS]
+    findings: list[dict[str, Any]] = doc["findings"]
+    hits = [f for f in findings if f["workload"]["name"] == name and f["workload"]["namespace"] == AGENT_NS]
     assert len(hits) == 1, f"expected one finding for {AGENT_NS}/{name}, got {[f['workload'] for f in doc['findings']]}"
     return hits[0]
 

@@ -153,6 +153,7 @@ def fix(
         snap = _live(opts, progress)
     index = Index(snap)
     findings = diagnose_index(index)
+    gc.freeze()  # the snapshot lives to the end: never make the collector walk it
     gc.enable()
     progress.done()
     finding = _pick_finding(findings, finding_id, workload)

@@ -186,6 +186,7 @@ def diagnose(
         report = run_diagnosis(snap, on_progress=lambda n, t: progress(f"diagnosing workloads {n}/{t}"))
     finally:
         if gc_was_enabled:
+            gc.freeze()  # the snapshot lives to the end: never make the collector walk it
             gc.enable()
     progress.done()
     use_color = sys.stdout.isatty() if color is None else color

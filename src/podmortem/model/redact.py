@@ -599,7 +599,7 @@ def redact_text(text: str) -> tuple[str, int]:
     return _redact_text(text)
 
 
-_CACHE_MAX_LEN = 512
+_CACHE_MAX_LEN = 8192
 
 
 @functools.lru_cache(maxsize=262_144)
