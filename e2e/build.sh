@@ -65,7 +65,11 @@ step() { # step NAME COMMAND...: run one build step and say how long it took
 #    k8s.io/* staging module with the published version (k8s.io/kubernetes points them at ./staging, which a
 #    dependency cannot use).
 wrapper=$CACHE/wrapper
-k8s_mod_json=$(cd "$wrapper" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION")
+if ! k8s_mod_json=$(cd "$wrapper" && go mod download -json "k8s.io/kubernetes@$K8S_VERSION"); then
+  printf '%s\n' "$k8s_mod_json" | sed -n 's/^[[:space:]]*"Error": /e2e\/build.sh: /p' >&2
+  echo "e2e/build.sh: cannot download k8s.io/kubernetes@$K8S_VERSION from the module proxy" >&2
+  exit 1
+fi
 k8s_gomod=$(printf '%s\n' "$k8s_mod_json" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')
 [ -f "$k8s_gomod" ] || { echo "e2e/build.sh: could not download k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
 staging=$(sed -n 's#^[[:space:]]*\(k8s\.io/[A-Za-z0-9._/-]*\) => \./staging/.*#\1#p' "$k8s_gomod" | sort -u)

@@ -109,3 +109,19 @@ def test_audit_log_in_a_bundle_becomes_webhook_evidence(tmp_path: Path) -> None:
     (finding,) = diagnose(open_source(str(bundle))).findings
     audit = [e for e in finding.evidence if e.summary.startswith("API server audit log")]
     assert audit and "webhook.pod.dynatrace.com" in audit[0].summary and audit[0].type == "webhook"
+
+
+def test_generate_name_create_matches_when_the_second_turns_during_the_request() -> None:
+    ev = audit_event("", level="RequestResponse", generate="azure-devops-agent-6d9f7c8b45-")
+    ev["responseObject"]["metadata"] = {"generateName": "azure-devops-agent-6d9f7c8b45-"}  # type: ignore[index]
+    ev["requestReceivedTimestamp"] = "2024-08-13T06:58:20.990000Z"
+    ev["stageTimestamp"] = "2024-08-13T06:58:21.020000Z"
+    pod = {
+        "metadata": {
+            "name": "azure-devops-agent-6d9f7c8b45-9d62c",
+            "generateName": "azure-devops-agent-6d9f7c8b45-",
+            "namespace": "build-agents",
+            "creationTimestamp": "2024-08-13T06:58:21Z",
+        }
+    }
+    assert AuditIndex([ev]).for_pod(pod)

@@ -48,8 +48,11 @@ def _pod_keys(ev: dict[str, Any]) -> list[tuple[str, str]]:
         if md.get("uid"):
             keys.append((ns, "uid:" + as_str(md.get("uid"))))
         if md.get("generateName"):
-            second = as_str(ev.get("requestReceivedTimestamp"))[:19]
-            keys.append((ns, f"gen:{as_str(md.get('generateName'))}@{second}"))
+            # The pod's creationTimestamp (whole seconds) falls between the request's arrival and the response.
+            for stamp in ("requestReceivedTimestamp", "stageTimestamp"):
+                second = as_str(ev.get(stamp))[:19]
+                if second:
+                    keys.append((ns, f"gen:{as_str(md.get('generateName'))}@{second}"))
     return keys
 
 
