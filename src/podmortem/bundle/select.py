@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from podmortem.model.health import looks_healthy
 from podmortem.model.objects import (
+    CONTROLLER_KINDS,
     ObjectRef,
     RawObject,
     as_dict,
@@ -26,16 +27,7 @@ from podmortem.model.snapshot import Snapshot, SourceInfo
 #: Kinds that own pods, from the pod upwards.
 OWNER_KINDS = ("ReplicaSet", "Deployment", "Job", "CronJob", "StatefulSet", "DaemonSet", "ReplicationController")
 #: Kinds a workload reference may name.
-WORKLOAD_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "Job",
-    "ReplicaSet",
-    "ReplicationController",
-    "Pod",
-)
+WORKLOAD_KINDS = (*CONTROLLER_KINDS, "Pod")
 #: At most this many healthy pods with the same images are kept for comparison.
 MAX_PEERS = 5
 

@@ -17,6 +17,7 @@ from podmortem.index.webhooks import WebhookMatch, webhooks_for_pod
 from podmortem.knowledge import Injector, Knowledge, MarkerHit, PodFeatures
 from podmortem.knowledge import load as load_knowledge
 from podmortem.model.objects import (
+    CONTROLLER_KINDS,
     ObjectRef,
     RawObject,
     as_dict,
@@ -30,15 +31,7 @@ from podmortem.model.objects import (
 )
 from podmortem.model.snapshot import Snapshot
 
-WORKLOAD_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "Job",
-    "ReplicaSet",
-    "ReplicationController",
-)
+WORKLOAD_KINDS = CONTROLLER_KINDS
 
 
 @dataclass

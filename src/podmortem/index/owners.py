@@ -17,15 +17,6 @@ from podmortem.model.objects import (
 )
 from podmortem.model.snapshot import Snapshot
 
-TOP_KINDS = (
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "CronJob",
-    "Job",
-    "ReplicaSet",
-    "ReplicationController",
-)
 _RS_HASH = re.compile(r"^(?P<base>.+)-(?P<hash>[a-z0-9]{5,10})$")
 _JOB_SUFFIX = re.compile(r"^(?P<base>.+)-(?P<n>\d{8,})$")
 

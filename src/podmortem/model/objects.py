@@ -11,6 +11,9 @@ from typing import Any
 
 RawObject = dict[str, Any]
 
+#: Kinds that own pods (controllers), top workloads first.
+CONTROLLER_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob", "Job", "ReplicaSet", "ReplicationController")
+
 
 def as_dict(value: Any) -> dict[str, Any]:
     """Return ``value`` if it is a dict, else an empty dict."""

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from podmortem.model.objects import RawObject, as_dict, labels, namespace, pod_template
+from podmortem.model.objects import CONTROLLER_KINDS, RawObject, as_dict, labels, namespace, pod_template
 from podmortem.model.snapshot import Snapshot
 
-WORKLOAD_KINDS = frozenset(
-    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "ReplicationController"}
-)
+WORKLOAD_KINDS = frozenset(CONTROLLER_KINDS)
 
 
 def parse_selector(text: str) -> list[tuple[str, str, str]]:

@@ -176,14 +176,7 @@ class ApiClient:
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         """GET ``path`` and decode the JSON object it returns."""
-        body = self._get(path, params, "application/json")
-        try:
-            doc = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(200, "InvalidResponse", path, "the answer is not JSON") from exc
-        if not isinstance(doc, dict):
-            raise ApiError(200, "InvalidResponse", path, "the answer is not a JSON object")
-        return doc
+        return _json_object(self._get(path, params, "application/json"), path)
 
     def request_json(
         self,
@@ -199,14 +192,7 @@ class ApiClient:
         Only the fix step (``remedies/apply.py``) writes; everything else in podmortem reads.
         """
         data = json.dumps(body).encode() if body is not None else None
-        raw = self._request(method, path, params, "application/json", data, content_type)
-        try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(200, "InvalidResponse", path, "the answer is not JSON") from exc
-        if not isinstance(doc, dict):
-            raise ApiError(200, "InvalidResponse", path, "the answer is not a JSON object")
-        return doc
+        return _json_object(self._request(method, path, params, "application/json", data, content_type), path)
 
     def get_text(self, path: str, params: Mapping[str, str] | None = None) -> str:
         """GET ``path`` as text (container logs), decoded as UTF-8 with replacement characters."""
@@ -463,6 +449,17 @@ class ApiClient:
                 continue
             reason, message = _status_detail(body, resp.reason)
             raise ApiError(status, reason, path, message)
+
+
+def _json_object(raw: bytes, path: str) -> dict[str, Any]:
+    """The JSON object an answer holds (ApiError when it is not one)."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ApiError(200, "InvalidResponse", path, "the answer is not JSON") from exc
+    if not isinstance(doc, dict):
+        raise ApiError(200, "InvalidResponse", path, "the answer is not a JSON object")
+    return doc
 
 
 def _discard(slot: _Slot | None) -> None:
