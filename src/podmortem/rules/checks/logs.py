@@ -276,7 +276,8 @@ def _plain_rule(ctx: WorkloadContext, rule_id: str, title_fmt: str) -> Iterator[
     if last and last.strip() != m.hit.line.strip():
         ev.append(Evidence("log", f"last line of the log: {clip(last)}", ev[0].ref.rsplit(" (line", 1)[0], 0.0))
     if ctx.injectors:
-        names = ", ".join(ctx.injectors)
+        kb_inj = ctx.index.knowledge.injectors
+        names = ", ".join(kb_inj[i].vendor if i in kb_inj else i for i in ctx.injectors)
         ev.append(
             Evidence(
                 "mutation",

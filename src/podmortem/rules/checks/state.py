@@ -68,7 +68,8 @@ def oom_killed(ctx: WorkloadContext) -> Iterator[Candidate]:
         ]
         if limit:
             ev.append(Evidence("state", f"memory limit of {cname} is {limit}", f"pod/{f.pod.name} spec", 0.1))
-        inj = [i for i in ctx.injectors]
+        kb = ctx.index.knowledge
+        inj = [kb.injectors[i].vendor if i in kb.injectors else i for i in ctx.injectors]
         extra = (
             f" {', '.join(inj)} also injected into the pod; injected agents add some memory overhead, so size the "
             "limit with the agent included, but the kill itself is the memory limit, not a broken hook."
