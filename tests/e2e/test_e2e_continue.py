@@ -108,6 +108,7 @@ class _CompactingClient(ApiClient):
         self.pod_pages: list[tuple[bool, int | str]] = []  # (sent a continue token, status or reason)
         self.compacted_at = 0
         self.token_rv = 0
+        self.last_error: ApiError | None = None
 
     def get_json(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         is_pods = path == f"/api/v1/namespaces/{NS}/pods"
@@ -139,18 +140,20 @@ def test_expired_continue_token_restarts_the_list(e2e: E2E, uncached_apiserver: 
 
     config = load_kubeconfig([str(uncached_apiserver)], context=None, environ={})
     warnings: list[str] = []
-    with _CompactingClient(e2e, config, max_workers=2) as client:
+    client = _CompactingClient(e2e, config, max_workers=2)
+    try:
         snap = load_live(
             client, config, kinds=["Pod"], namespace=NS, page_size=2, injectors=False, warn=warnings.append
         )
+    finally:
+        client.close()
 
     # the real server refused the stale token with 410 Expired, then the list started over without a token
     assert client.compacted_at, "the pod list never asked for a second page"
     assert (True, 410) in client.pod_pages, client.pod_pages
-    assert "continue" in client.last_error.message.lower() or client.last_error.reason == "Expired", (
-        client.last_error.reason,
-        client.last_error.message,
-    )
+    err = client.last_error
+    assert err is not None and err.status == 410
+    assert err.reason == "Expired" or "continue" in err.message.lower(), (err.reason, err.message)
     first_410 = client.pod_pages.index((True, 410))
     assert client.pod_pages[first_410 + 1] == (False, 200), client.pod_pages
     assert any("/pods" in w and "continue token expired" in w for w in warnings), warnings

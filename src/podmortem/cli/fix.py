@@ -137,9 +137,8 @@ def fix(
         fatal("--apply changes a live cluster: drop SOURCE and use --kubeconfig/--context")
     if namespace and all_namespaces:
         fatal("-n/--namespace and -A/--all-namespaces cannot be used together")
-    if workload and not namespace and not all_namespaces:
-        parts = workload.split("/")
-        namespace = parts[-2] if len(parts) >= 2 else None
+    # A plan needs the cluster's view (DaemonSets that land on a pool, operators' configuration in their own
+    # namespaces), so a live fix reads every namespace unless -n narrows it on purpose.
     progress = Progress(sys.stderr.isatty())
     gc.disable()
     opts = None
@@ -149,7 +148,7 @@ def fix(
     else:
         from podmortem.cli.cluster import LiveOptions
 
-        opts = LiveOptions(kubeconfig, context, namespace, all_namespaces or not namespace, None, request_timeout)
+        opts = LiveOptions(kubeconfig, context, namespace, not namespace, None, request_timeout)
         snap = _live(opts, progress)
     index = Index(snap)
     findings = diagnose_index(index)
