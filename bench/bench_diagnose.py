@@ -263,8 +263,8 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def add_bundle_args(ap: argparse.ArgumentParser) -> None:
+    """The synthetic cluster's size options, shared by the benchmarks that generate it."""
     ap.add_argument("--pods", type=int, default=10_000)
     ap.add_argument("--deployments", type=int, default=2_000)
     ap.add_argument("--events", type=int, default=100_000)
@@ -272,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--namespaces", type=int, default=40)
     ap.add_argument("--nodes", type=int, default=60)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_bundle_args(ap)
     ap.add_argument("--healthy-logs", action="store_true", help="write logs.txt for every pod, as kubectl does")
     ap.add_argument("--managed-fields", action="store_true", help="keep metadata.managedFields")
     ap.add_argument("--rounds", type=int, default=3, help="alternating floor/diagnose rounds (default 3)")

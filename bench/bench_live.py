@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 HERE = Path(__file__).resolve().parent
 SERVE = HERE / "serve_fake.py"
 sys.path.insert(0, str(HERE))
-from bench_diagnose import bundle_size, check_report, ensure_bundle, mib  # noqa: E402
+from bench_diagnose import add_bundle_args, bundle_size, check_report, ensure_bundle, mib  # noqa: E402
 
 TARGET = 1.5
 KUBECTL_RESOURCES = "pods,events,replicasets,deployments"
@@ -423,13 +423,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--pods", type=int, default=10_000)
-    ap.add_argument("--deployments", type=int, default=2_000)
-    ap.add_argument("--events", type=int, default=100_000)
-    ap.add_argument("--failing", type=int, default=300)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--namespaces", type=int, default=40)
-    ap.add_argument("--nodes", type=int, default=60)
+    add_bundle_args(ap)
     ap.add_argument("--rounds", type=int, default=3, help="alternating kubectl/podmortem rounds (default 3)")
     ap.add_argument("--cache-dir", default=os.path.join(os.path.expanduser("~"), ".cache", "podmortem-bench"))
     ap.add_argument("--regen", action="store_true", help="regenerate the bundle even if cached")

@@ -56,13 +56,6 @@ class Injection:
                 out.update(h.mechanisms)
         return out
 
-    def pod_mechanisms(self) -> set[str]:
-        """Every mechanism of every hit."""
-        out: set[str] = set()
-        for h in self.hits:
-            out.update(h.mechanisms)
-        return out
-
 
 @dataclass
 class PodEntry:

@@ -109,15 +109,6 @@ def containers(pod_spec: dict[str, Any], *, init: bool = False) -> list[dict[str
     return [c for c in as_list(pod_spec.get(key)) if isinstance(c, dict)]
 
 
-def env_map(container: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """A container's env entries by name (the last entry wins, as in Kubernetes)."""
-    out: dict[str, dict[str, Any]] = {}
-    for e in as_list(container.get("env")):
-        if isinstance(e, dict) and isinstance(e.get("name"), str):
-            out[e["name"]] = e
-    return out
-
-
 @dataclass(frozen=True, order=True)
 class ObjectRef:
     """A reference to an object by kind, namespace and name."""
